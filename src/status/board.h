@@ -1,0 +1,148 @@
+// The status board: what the daemon knows about each interface and server, in one place,
+// published three ways — the control socket (on demand and to watchers), the status file
+// (atomically rewritten when something changes) and, later, metrics.
+//
+// Trackers own their decisions; the board only records results and decides when to
+// publish. Wall-clock time appears only here, at the edge (STYLE.md §7): `since` is
+// stamped with the wall time of the change when it is recorded.
+#pragma once
+
+#include "core/loop.h"
+#include "omrt/clock.h"
+#include "omrt/reason.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace core {
+class JsonWriter;
+}
+
+namespace status {
+
+constexpr double kNoValue = NAN; // latency/loss not measured: JSON null
+
+// Recent latency, one slot per kHistoryStepS seconds, for the CLI sparkline.
+constexpr unsigned kHistoryStepS = 20;
+constexpr unsigned kHistorySlots = 30; // 10 minutes
+
+struct LatencyHistory {
+    // Per slot: the worst latency seen in that slot, NaN if no reply at all (all lost),
+    // and whether any probe was made in it (an idle slot prints as a gap).
+    float worst_ms[kHistorySlots];
+    bool probed[kHistorySlots] = {};
+    bool lost[kHistorySlots] = {};
+    omrt::MonoUs slot_start_us = 0; // start of the newest slot
+    unsigned newest = 0;
+    LatencyHistory();
+    // |latency_ms| NaN = a probe that got no reply.
+    void record(omrt::MonoUs now, double latency_ms);
+    // Oldest first; advances empty slots up to |now|.
+    void write_json(core::JsonWriter &w, omrt::MonoUs now);
+};
+
+struct IfaceState {
+    std::string name;
+    std::string device;
+    omrt::Health status = omrt::Health::Unknown;
+    omrt::Reason reason = omrt::Reason::pending;
+    std::string message = "not checked yet";
+    double latency_ms = kNoValue;
+    double loss_pct = kNoValue;
+    double jitter_ms = kNoValue;
+    omrt::WallUs since_us = 0; // wall time of the last status change (or of creation)
+    uint64_t transitions = 0;
+    LatencyHistory history;
+};
+
+struct ServerState {
+    std::string name;                   // UCI section of openmptcprouter
+    std::string host;                   // the configured `ip` entries, space separated
+    std::vector<std::string> addresses; // resolved, in use
+    omrt::Health status = omrt::Health::Unknown;
+    omrt::Reason reason = omrt::Reason::pending;
+    std::string message = "not checked yet";
+    bool current = false;
+    bool master = false;
+    bool backup = false;
+    omrt::WallUs since_us = 0;
+    uint64_t transitions = 0;
+};
+
+// Receives each significant change (watch clients of the control socket).
+class BoardListener {
+public:
+    virtual void on_board_changed() = 0;
+
+protected:
+    ~BoardListener() = default;
+};
+
+class Board {
+public:
+    Board(core::Loop &loop, const omrt::Clock &clock);
+    ~Board();
+    Board(const Board &) = delete;
+    Board &operator=(const Board &) = delete;
+
+    // Status file; empty path = none. Writes are coalesced: a significant change is
+    // written at the end of the loop iteration that made it, a metrics-only change at
+    // most every |metrics_interval_s|.
+    void set_status_file(const std::string &path, double metrics_interval_s = 5.0);
+
+    // Reconciles the entries with the configured names (reload): entries whose name
+    // stays keep their state; new ones start UNKNOWN/pending; others are dropped.
+    void sync_interfaces(const std::vector<std::string> &names);
+    void sync_servers(const std::vector<std::string> &names);
+
+    IfaceState *iface(const std::string &name);
+    ServerState *server(const std::string &name);
+    const std::vector<IfaceState> &ifaces() const { return ifaces_; }
+    const std::vector<ServerState> &servers() const { return servers_; }
+
+    // Records a verdict. A change of status stamps `since`, counts a transition and is
+    // significant; a change of reason or message alone is significant too.
+    void set_iface_verdict(const std::string &name, omrt::Health h, omrt::Reason r,
+                           const std::string &message);
+    void set_server_verdict(const std::string &name, omrt::Health h, omrt::Reason r,
+                            const std::string &message);
+    // Any other field changed through iface()/server(): tells the board to publish.
+    void changed(bool significant);
+
+    // The whole status document (the JSON contract of DESIGN.md "Status").
+    std::string to_json();
+    void write_json(core::JsonWriter &w);
+
+    void add_listener(BoardListener *l);
+    void remove_listener(BoardListener *l);
+
+    // Daemon self-measurements reported in "daemon".
+    void set_loop_lag_ms(double lag_ms) { loop_lag_ms_ = lag_ms; }
+    omrt::MonoUs started_us() const { return started_us_; }
+    uint64_t status_writes() const { return writes_; }
+    const std::string &last_write_error() const { return write_error_; }
+
+private:
+    void publish_now();
+    static void on_flush(void *ctx) noexcept;
+
+    core::Loop &loop_;
+    const omrt::Clock &clock_;
+    std::vector<IfaceState> ifaces_;
+    std::vector<ServerState> servers_;
+    std::vector<BoardListener *> listeners_;
+    std::string status_file_;
+    double metrics_interval_s_ = 5.0;
+    bool dirty_ = false;
+    bool significant_ = false;
+    omrt::MonoUs last_write_us_ = 0;
+    core::Timer flush_;
+    omrt::MonoUs started_us_;
+    double loop_lag_ms_ = 0;
+    uint64_t writes_ = 0;
+    std::string write_error_;
+};
+
+} // namespace status
