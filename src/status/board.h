@@ -7,6 +7,7 @@
 // stamped with the wall time of the change when it is recorded.
 #pragma once
 
+#include "core/log.h"
 #include "core/loop.h"
 #include "omrt/clock.h"
 #include "omrt/reason.h"
@@ -36,11 +37,18 @@ struct LatencyHistory {
     bool lost[kHistorySlots] = {};
     omrt::MonoUs slot_start_us = 0; // start of the newest slot
     unsigned newest = 0;
+    bool started = false; // slot_start_us is set (the first record or write)
     LatencyHistory();
     // |latency_ms| NaN = a probe that got no reply.
     void record(omrt::MonoUs now, double latency_ms);
-    // Oldest first; advances empty slots up to |now|.
+    // Oldest first; advances empty slots up to |now|. Each slot is the worst latency in
+    // ms (a number), null when probes were made but none was answered, or -1 when no
+    // probe was made at all (idle: the interface was not probed then).
     void write_json(core::JsonWriter &w, omrt::MonoUs now);
+    // Moves the newest slot to the one holding |now|, clearing the slots in between.
+    // Slots are aligned to multiples of kHistoryStepS of the monotonic clock, so the
+    // columns of all interfaces line up.
+    void advance(omrt::MonoUs now);
 };
 
 struct IfaceState {
@@ -97,6 +105,7 @@ public:
     void sync_interfaces(const std::vector<std::string> &names);
     void sync_servers(const std::vector<std::string> &names);
 
+    // Pointers stay valid until the next sync_*().
     IfaceState *iface(const std::string &name);
     ServerState *server(const std::string &name);
     const std::vector<IfaceState> &ifaces() const { return ifaces_; }
@@ -110,11 +119,16 @@ public:
                             const std::string &message);
     // Any other field changed through iface()/server(): tells the board to publish.
     void changed(bool significant);
+    // Writes a pending change now (shutdown), instead of at the end of the iteration.
+    void flush_now();
 
     // The whole status document (the JSON contract of DESIGN.md "Status").
     std::string to_json();
     void write_json(core::JsonWriter &w);
 
+    // Listeners are called once per loop iteration that made significant changes, after
+    // the status file was written. A listener may remove itself (or another one) while
+    // being called; it must not destroy the Board.
     void add_listener(BoardListener *l);
     void remove_listener(BoardListener *l);
 
@@ -122,10 +136,14 @@ public:
     void set_loop_lag_ms(double lag_ms) { loop_lag_ms_ = lag_ms; }
     omrt::MonoUs started_us() const { return started_us_; }
     uint64_t status_writes() const { return writes_; }
+    uint64_t status_write_failures() const { return write_failures_; }
+    // Empty after a successful write; else why the last write failed (path and errno).
     const std::string &last_write_error() const { return write_error_; }
 
 private:
     void publish_now();
+    void write_status_file();
+    void notify();
     static void on_flush(void *ctx) noexcept;
 
     core::Loop &loop_;
@@ -137,12 +155,16 @@ private:
     double metrics_interval_s_ = 5.0;
     bool dirty_ = false;
     bool significant_ = false;
+    bool flush_soon_ = false; // flush_ runs with 0 delay (end of this iteration)
+    bool notifying_ = false;
     omrt::MonoUs last_write_us_ = 0;
     core::Timer flush_;
     omrt::MonoUs started_us_;
     double loop_lag_ms_ = 0;
     uint64_t writes_ = 0;
+    uint64_t write_failures_ = 0;
     std::string write_error_;
+    core::LogLimiter write_log_limit_;
 };
 
 } // namespace status
