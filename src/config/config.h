@@ -55,7 +55,9 @@ struct TrackerOptions {
     unsigned tries_up = 5; // = tries when unset (reference §2.1 "C = tries")
     unsigned interval_s = 2;
     unsigned interval_tries_s = 1;
-    unsigned failure_interval_s = 0; // 0: use interval_s (shell: no extra sleep)
+    // 0: use interval_s. load_config() resolves it (unset or 0 → interval_s), so a loaded
+    // Config never holds 0 here.
+    unsigned failure_interval_s = 0;
     unsigned wait_test_s = 0;
     bool check_quality = false;
     unsigned failure_loss_pct = 40;
@@ -144,7 +146,9 @@ struct Server {
 
 // openmptcprouter.settings (reference §2.5): only what the daemon reads.
 struct OmrSettings {
-    bool disable_ipv6 = true; // OMR ships disable_ipv6=1
+    // OMR ships disable_ipv6=1. load_config() follows the shell: only a true value in the
+    // file disables IPv6, an unset option (or no file) leaves it on.
+    bool disable_ipv6 = true;
     std::string vpn;
     std::string proxy;
     std::string master;
@@ -171,8 +175,9 @@ struct Config {
     std::vector<Interface> interfaces; // tracked, in network file order
     std::vector<Skipped> skipped;
     ServerTrackerOptions server_opts;
-    std::vector<Server> servers; // enabled (not `disabled`), in file order
-    std::vector<Diag> warnings;  // accepted but worth saying (unknown options, dead ones)
+    std::vector<Server> servers;          // enabled (not `disabled`), in file order
+    std::vector<Skipped> skipped_servers; // disabled, or without any `ip`
+    std::vector<Diag> warnings;           // accepted but worth saying (unknown options, dead ones)
 
     const Interface *find_interface(const std::string &name) const;
     const Server *find_server(const std::string &name) const;
@@ -180,7 +185,9 @@ struct Config {
 
 // Reads omr-tracker, openmptcprouter and network from |dir| and validates them.
 // A missing omr-tracker or network file is an error; a missing openmptcprouter means
-// no servers. Returns false with every error in |errors| (warnings go to cfg.warnings).
+// no servers. Returns false with every error in |errors|, followed by the warnings
+// (Diag::warning set), and leaves |out| untouched; on success the warnings go to
+// out.warnings. Diags are sorted by file (omr-tracker, openmptcprouter, network), then line.
 bool load_config(const std::string &dir, Config &out, std::vector<Diag> &errors);
 
 // The effective configuration in UCI syntax, defaults filled in, secrets masked: what
