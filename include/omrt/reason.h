@@ -24,6 +24,8 @@ namespace omrt {
     X(target_timeout, "target_timeout")                                                            \
     X(quality_loss, "quality_loss")                                                                \
     X(quality_latency, "quality_latency")                                                          \
+    X(flap_damped, "flap_damped") /* answers, but held down by flap damping */                     \
+    X(no_target, "no_target")     /* nothing to probe: no server address, no usable host */        \
     /* DNS */                                                                                      \
     X(dns_nxdomain, "dns_nxdomain")                                                                \
     X(dns_nodata, "dns_nodata")                                                                    \

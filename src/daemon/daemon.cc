@@ -1,0 +1,309 @@
+#include "daemon/daemon.h"
+
+#include "core/log.h"
+#include "omrt/version.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace daemon_ {
+
+namespace {
+
+constexpr double kLagTickS = 2.0;
+
+void log_diags(const std::vector<cfg::Diag> &diags)
+{
+    for (const cfg::Diag &d : diags)
+        core::log_write(d.warning ? LOG_WARNING : LOG_ERR, "config: %s", d.format().c_str());
+}
+
+std::string join_names(const std::vector<std::string> &names)
+{
+    std::string out;
+    for (const std::string &n : names) {
+        if (!out.empty())
+            out += ' ';
+        out += n;
+    }
+    return out.empty() ? "none" : out;
+}
+
+std::vector<std::string> iface_names(const cfg::Config &c)
+{
+    std::vector<std::string> out;
+    for (const cfg::Interface &i : c.interfaces)
+        out.push_back(i.name);
+    return out;
+}
+
+std::vector<std::string> server_names(const cfg::Config &c)
+{
+    std::vector<std::string> out;
+    for (const cfg::Server &s : c.servers)
+        out.push_back(s.name);
+    return out;
+}
+
+} // namespace
+
+Daemon::Daemon(core::Loop &loop, const omrt::Clock &clock, const Options &opts)
+    : loop_(loop), clock_(clock), opts_(opts), board_(loop, clock),
+      reopen_(loop, core::member<Daemon, &Daemon::on_reopen>, this),
+      sigterm_(loop, SIGTERM, core::member_int<Daemon, &Daemon::on_signal>, this),
+      sigint_(loop, SIGINT, core::member_int<Daemon, &Daemon::on_signal>, this),
+      sighup_(loop, SIGHUP, core::member_int<Daemon, &Daemon::on_signal>, this),
+      sigusr1_(loop, SIGUSR1, core::member_int<Daemon, &Daemon::on_signal>, this),
+      lag_timer_(loop, core::member<Daemon, &Daemon::on_lag_tick>, this)
+{}
+
+Daemon::~Daemon()
+{
+    if (control_)
+        control_->close();
+}
+
+std::string Daemon::effective_socket_path(const cfg::Config &c) const
+{
+    return opts_.socket_override.empty() ? c.daemon.socket_path : opts_.socket_override;
+}
+
+std::string Daemon::effective_status_file(const cfg::Config &c) const
+{
+    return opts_.status_override.empty() ? c.daemon.status_file : opts_.status_override;
+}
+
+bool Daemon::start()
+{
+    cfg::Config c;
+    std::vector<cfg::Diag> errors;
+    if (!cfg::load_config(opts_.config_dir, c, errors)) {
+        log_diags(errors);
+        LOGE("invalid configuration in %s: %zu error(s); not starting", opts_.config_dir.c_str(),
+             errors.size());
+        return false;
+    }
+    log_diags(c.warnings);
+
+    // SIGPIPE: a hook or control client that goes away must not kill us (ev.pod).
+    std::signal(SIGPIPE, SIG_IGN);
+    sigterm_.start();
+    sigint_.start();
+    sighup_.start();
+    sigusr1_.start();
+
+    apply(std::move(c), true);
+    if (!control_)
+        return false;
+
+    lag_expected_us_ = clock_.mono_us() + int64_t(kLagTickS * omrt::kUsPerS);
+    lag_timer_.start(kLagTickS, kLagTickS);
+    return true;
+}
+
+void Daemon::apply(cfg::Config &&next, bool first)
+{
+    if (opts_.log_level < 0) {
+        int lvl = core::log_level_from_name(next.daemon.log_level.c_str());
+        core::log_set_level(lvl >= 0 ? lvl : LOG_INFO);
+    }
+
+    std::vector<std::string> added, changed, removed, kept;
+    for (const cfg::Interface &i : next.interfaces) {
+        const cfg::Interface *old = have_config_ ? config_.find_interface(i.name) : nullptr;
+        if (!old)
+            added.push_back(i.name);
+        else if (!(*old == i))
+            changed.push_back(i.name);
+        else
+            kept.push_back(i.name);
+    }
+    if (have_config_)
+        for (const cfg::Interface &i : config_.interfaces)
+            if (!next.find_interface(i.name))
+                removed.push_back(i.name);
+
+    // Entries of changed interfaces restart from UNKNOWN: their checks are rebuilt.
+    std::vector<std::string> names = iface_names(next);
+    std::vector<std::string> survivors;
+    for (const std::string &n : names)
+        if (std::find(changed.begin(), changed.end(), n) == changed.end())
+            survivors.push_back(n);
+    board_.sync_interfaces(survivors);
+    board_.sync_interfaces(names);
+    for (const cfg::Interface &i : next.interfaces) {
+        status::IfaceState *st = board_.iface(i.name);
+        if (st && st->device != i.net.device) {
+            st->device = i.net.device;
+            board_.changed(true);
+        }
+    }
+
+    std::vector<std::string> snames = server_names(next);
+    std::vector<std::string> ssurvivors;
+    for (const cfg::Server &s : next.servers) {
+        const cfg::Server *old = have_config_ ? config_.find_server(s.name) : nullptr;
+        if (old && *old == s && next.server_opts == config_.server_opts)
+            ssurvivors.push_back(s.name);
+    }
+    board_.sync_servers(ssurvivors);
+    board_.sync_servers(snames);
+    for (const cfg::Server &s : next.servers) {
+        status::ServerState *st = board_.server(s.name);
+        if (!st)
+            continue;
+        std::string host = join_names(s.hosts);
+        if (st->host != host || st->master != s.master || st->backup != s.backup) {
+            st->host = host;
+            st->master = s.master;
+            st->backup = s.backup;
+            board_.changed(true);
+        }
+    }
+
+    std::string status_file = effective_status_file(next);
+    board_.set_status_file(status_file);
+
+    std::string socket_path = effective_socket_path(next);
+    if (!control_) {
+        open_control(socket_path);
+    } else if (socket_path != control_path_) {
+        // A reload may come from a control client's callback: the server must not be
+        // replaced from inside it (control.h). Swap it at the next loop iteration.
+        pending_socket_path_ = socket_path;
+        reopen_.start(0.0);
+    }
+
+    if (first) {
+        LOGN("omr-trackerd %s starting: config %s; tracking %s; servers %s; socket %s; "
+             "status file %s",
+             OMRT_VERSION, next.dir.c_str(), join_names(names).c_str(), join_names(snames).c_str(),
+             socket_path.c_str(), status_file.empty() ? "none" : status_file.c_str());
+        if (!next.multipath_enabled)
+            LOGW("network.globals.multipath is not 'enable': no interface is tracked "
+                 "(as omr-tracker does)");
+        for (const cfg::Skipped &s : next.skipped)
+            LOGI("not tracking %s: %s", s.name.c_str(), s.why.c_str());
+    } else {
+        LOGN("reloaded %s: interfaces added %s, changed %s, removed %s, unchanged %s",
+             next.dir.c_str(), join_names(added).c_str(), join_names(changed).c_str(),
+             join_names(removed).c_str(), join_names(kept).c_str());
+    }
+    config_ = std::move(next);
+    have_config_ = true;
+}
+
+void Daemon::open_control(const std::string &path)
+{
+    auto server = std::make_unique<status::ControlServer>(loop_, clock_, board_, *this);
+    status::ControlOptions co;
+    co.path = path;
+    std::string err;
+    if (!server->open(co, &err)) {
+        if (control_)
+            LOGE("control socket: %s; keeping %s", err.c_str(), control_path_.c_str());
+        else
+            LOGE("control socket: %s", err.c_str());
+        return;
+    }
+    if (control_)
+        control_->close();
+    control_ = std::move(server);
+    control_path_ = path;
+}
+
+void Daemon::on_reopen()
+{
+    if (!pending_socket_path_.empty())
+        open_control(pending_socket_path_);
+    pending_socket_path_.clear();
+}
+
+bool Daemon::reload(std::vector<std::string> *errors)
+{
+    cfg::Config c;
+    std::vector<cfg::Diag> diags;
+    if (!cfg::load_config(opts_.config_dir, c, diags)) {
+        log_diags(diags);
+        LOGE("reload: invalid configuration in %s (%zu error(s)); still running the previous "
+             "one",
+             opts_.config_dir.c_str(), diags.size());
+        if (errors)
+            for (const cfg::Diag &d : diags)
+                errors->push_back(d.format());
+        return false;
+    }
+    log_diags(c.warnings);
+    apply(std::move(c), false);
+    return true;
+}
+
+bool Daemon::on_reload(std::vector<std::string> *errors)
+{
+    return reload(errors);
+}
+
+bool Daemon::on_recheck(const std::string &name, std::string *err)
+{
+    if (!name.empty() && !config_.find_interface(name) && !config_.find_server(name)) {
+        if (err)
+            *err = "unknown interface or server '" + name + "'";
+        return false;
+    }
+    LOGI("recheck requested for %s", name.empty() ? "everything" : name.c_str());
+    return true;
+}
+
+void Daemon::on_signal(int signum)
+{
+    switch (signum) {
+    case SIGTERM:
+    case SIGINT:
+        LOGN("%s received, exiting", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+        loop_.break_loop();
+        break;
+    case SIGHUP:
+        LOGN("SIGHUP received, reloading %s", opts_.config_dir.c_str());
+        reload(nullptr);
+        break;
+    case SIGUSR1:
+        on_recheck(std::string(), nullptr);
+        break;
+    default:
+        break;
+    }
+}
+
+void Daemon::on_lag_tick()
+{
+    omrt::MonoUs now = clock_.mono_us();
+    double lag_ms = double(std::max<int64_t>(0, now - lag_expected_us_)) / omrt::kUsPerMs;
+    lag_expected_us_ = now + int64_t(kLagTickS * omrt::kUsPerS);
+    lag_window_ms_[lag_slot_] = lag_ms;
+    lag_slot_ = (lag_slot_ + 1) % (sizeof(lag_window_ms_) / sizeof(lag_window_ms_[0]));
+    double worst = 0;
+    for (double v : lag_window_ms_)
+        worst = std::max(worst, v);
+    board_.set_loop_lag_ms(worst);
+}
+
+int check_config(const std::string &dir)
+{
+    cfg::Config c;
+    std::vector<cfg::Diag> errors;
+    bool ok = cfg::load_config(dir, c, errors);
+    for (const cfg::Diag &d : ok ? c.warnings : errors)
+        std::fprintf(stderr, "%s: %s\n", d.warning ? "warning" : "error", d.format().c_str());
+    if (!ok) {
+        std::fprintf(stderr, "%s: %zu error(s); configuration is NOT valid\n", dir.c_str(),
+                     errors.size());
+        return 1;
+    }
+    std::fputs(cfg::dump_config(c).c_str(), stdout);
+    std::fprintf(stderr, "%s: configuration is valid\n", dir.c_str());
+    return 0;
+}
+
+} // namespace daemon_

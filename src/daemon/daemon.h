@@ -1,0 +1,81 @@
+// The composition root's state: configuration, signals, the status board and the control
+// socket, and (as they land) the trackers. main() builds one Daemon on the stack; module
+// objects are members in dependency order, so destruction runs in reverse (STYLE.md §2).
+#pragma once
+
+#include "config/config.h"
+#include "core/loop.h"
+#include "omrt/clock.h"
+#include "status/board.h"
+#include "status/control.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace daemon_ {
+
+struct Options {
+    std::string config_dir = "/etc/config";
+    bool log_stderr = false;     // -f
+    int log_level = -1;          // -l; -1: from the configuration (default info)
+    std::string socket_override; // -s
+    std::string status_override; // -o
+};
+
+class Daemon final : public status::ControlHandler {
+public:
+    Daemon(core::Loop &loop, const omrt::Clock &clock, const Options &opts);
+    ~Daemon();
+    Daemon(const Daemon &) = delete;
+    Daemon &operator=(const Daemon &) = delete;
+
+    // Loads and validates the configuration and opens the control socket. On failure
+    // every problem has been logged and the process should exit non-zero.
+    bool start();
+
+    // status::ControlHandler
+    bool on_recheck(const std::string &name, std::string *err) override;
+    bool on_reload(std::vector<std::string> *errors) override;
+
+private:
+    // Validates the files first; an invalid set leaves the running configuration alone.
+    bool reload(std::vector<std::string> *errors);
+    void apply(cfg::Config &&next, bool first);
+    std::string effective_socket_path(const cfg::Config &c) const;
+    std::string effective_status_file(const cfg::Config &c) const;
+
+    void open_control(const std::string &path);
+    void on_reopen();
+    void on_signal(int signum);
+    void on_lag_tick();
+
+    core::Loop &loop_;
+    const omrt::Clock &clock_;
+    Options opts_;
+    cfg::Config config_;
+    bool have_config_ = false;
+
+    status::Board board_;
+    std::unique_ptr<status::ControlServer> control_;
+    std::string control_path_;
+    std::string pending_socket_path_;
+    core::Timer reopen_;
+
+    core::SignalWatcher sigterm_;
+    core::SignalWatcher sigint_;
+    core::SignalWatcher sighup_;
+    core::SignalWatcher sigusr1_;
+
+    // Loop lag: how late a periodic timer fires, worst over the last minute.
+    core::Timer lag_timer_;
+    omrt::MonoUs lag_expected_us_ = 0;
+    double lag_window_ms_[30] = {};
+    unsigned lag_slot_ = 0;
+};
+
+// Prints the effective configuration of |dir| to stdout and every problem to stderr;
+// returns the process exit code (0 valid, 1 invalid). No loop, no sockets.
+int check_config(const std::string &dir);
+
+} // namespace daemon_
