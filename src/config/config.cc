@@ -611,7 +611,11 @@ bool TrackerOptions::operator==(const TrackerOptions &o) const
            server_http_test == o.server_http_test && reliability == o.reliability &&
            initial_state == o.initial_state && keep_failure_interval == o.keep_failure_interval &&
            options == o.options && restart_down == o.restart_down && mail_alert == o.mail_alert &&
-           script_alert_up == o.script_alert_up && script_alert_down == o.script_alert_down;
+           window == o.window && up_hysteresis == o.up_hysteresis &&
+           flap_damping == o.flap_damping && flap_half_life_s == o.flap_half_life_s &&
+           adaptive_timeout == o.adaptive_timeout && min_timeout_ms == o.min_timeout_ms &&
+           hooks_on_change_only == o.hooks_on_change_only && script_alert_up == o.script_alert_up &&
+           script_alert_down == o.script_alert_down;
 }
 
 bool NetworkIface::operator==(const NetworkIface &o) const
@@ -639,7 +643,7 @@ bool DaemonOptions::operator==(const DaemonOptions &o) const
 {
     return socket_path == o.socket_path && status_file == o.status_file &&
            log_level == o.log_level && hooks_dir == o.hooks_dir &&
-           server_hooks_dir == o.server_hooks_dir;
+           server_hooks_dir == o.server_hooks_dir && hook_timeout_s == o.hook_timeout_s;
 }
 
 const Interface *Config::find_interface(const std::string &name) const

@@ -77,6 +77,15 @@ struct TrackerOptions {
     bool mail_alert = false;
     std::string script_alert_up;
     std::string script_alert_down;
+    // omr-trackerd's extensions (DESIGN.md "Interface tracker"); their defaults keep the
+    // shell tracker's behaviour.
+    unsigned window = 20;       // probe outcomes kept per target for the statistics
+    bool up_hysteresis = false; // ERROR -> OK needs `tries_up` good attempts in a row
+    bool flap_damping = false;  // hold a flapping interface down (penalty/half-life)
+    unsigned flap_half_life_s = 60;
+    bool adaptive_timeout = false; // probe timeout = RFC 6298 RTO, within min..timeout
+    unsigned min_timeout_ms = 500;
+    bool hooks_on_change_only = false; // run post-tracking hooks on transitions only
 
     bool operator==(const TrackerOptions &o) const;
     bool operator!=(const TrackerOptions &o) const { return !(*this == o); }
@@ -162,6 +171,7 @@ struct DaemonOptions {
     std::string log_level = "info";
     std::string hooks_dir = "/usr/share/omr/post-tracking.d";
     std::string server_hooks_dir = "/usr/share/omr/server-post-tracking.d";
+    unsigned hook_timeout_s = 300; // then SIGTERM, and SIGKILL 5 s later
 
     bool operator==(const DaemonOptions &o) const;
 };

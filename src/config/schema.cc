@@ -115,6 +115,22 @@ const OptionSpec kTable[] = {
      nullptr, {}},
     {"mail_down_message", K_DEFAULTS, VType::string, Use::hooks, 0, 0, 0, nullptr, nullptr,
      nullptr, {}},
+    // omr-trackerd's extensions: new option names the shell tracker and LuCI ignore; the
+    // defaults keep the shell's behaviour.
+    {"window", K_TRACKER, VType::uint, Use::live, 0, 1, 1000, nullptr, nullptr, "20",
+     &T::window},
+    {"up_hysteresis", K_TRACKER, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr, "0",
+     &T::up_hysteresis},
+    {"flap_damping", K_TRACKER, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr, "0",
+     &T::flap_damping},
+    {"flap_half_life", K_TRACKER, VType::uint, Use::live, 0, 1, 3600, kSec, nullptr, "60",
+     &T::flap_half_life_s},
+    {"adaptive_timeout", K_TRACKER, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr, "0",
+     &T::adaptive_timeout},
+    {"min_timeout", K_TRACKER, VType::uint, Use::live, 0, 10, 60000, "ms", nullptr, "500",
+     &T::min_timeout_ms},
+    {"hooks_on_change_only", K_TRACKER, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr,
+     "0", &T::hooks_on_change_only},
     // Written by newer OMR wizards (issue #4093), read by nothing in the snapshot.
     {"country", K_DEFAULTS | K_PROXY, VType::string, Use::unused, 0, 0, 0, nullptr, nullptr,
      nullptr, {}},
@@ -150,6 +166,8 @@ const OptionSpec kTable[] = {
      "/usr/share/omr/post-tracking.d", &D::hooks_dir},
     {"server_hooks_dir", K_DAEMON, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
      "/usr/share/omr/server-post-tracking.d", &D::server_hooks_dir},
+    {"hook_timeout", K_DAEMON, VType::uint, Use::live, 0, 1, 3600, kSec, nullptr, "300",
+     &D::hook_timeout_s},
 };
 // clang-format on
 
@@ -450,6 +468,10 @@ void store(const OptionSpec &s, const Value &v, const Target &t)
         if (t.dm)
             t.dm->*b.p.ds = v.s;
         break;
+    case Bind::dm_uint:
+        if (t.dm)
+            t.dm->*b.p.du = v.u;
+        break;
     }
 }
 
@@ -511,6 +533,11 @@ bool current_values(const OptionSpec &s, const Target &t, std::vector<std::strin
         if (!t.dm)
             return false;
         out.push_back(t.dm->*b.p.ds);
+        return true;
+    case Bind::dm_uint:
+        if (!t.dm)
+            return false;
+        num(t.dm->*b.p.du);
         return true;
     }
     return false;

@@ -64,6 +64,7 @@ struct Bind {
         srv_bool,
         srv_check,
         dm_str,
+        dm_uint,
     };
     union Ptr {
         constexpr Ptr() : tu(nullptr) {}
@@ -77,6 +78,7 @@ struct Bind {
         constexpr Ptr(bool ServerTrackerOptions::*m) : sb(m) {}
         constexpr Ptr(ServerCheck ServerTrackerOptions::*m) : sc(m) {}
         constexpr Ptr(std::string DaemonOptions::*m) : ds(m) {}
+        constexpr Ptr(unsigned DaemonOptions::*m) : du(m) {}
         unsigned TrackerOptions::*tu;
         bool TrackerOptions::*tb;
         std::string TrackerOptions::*ts;
@@ -87,6 +89,7 @@ struct Bind {
         bool ServerTrackerOptions::*sb;
         ServerCheck ServerTrackerOptions::*sc;
         std::string DaemonOptions::*ds;
+        unsigned DaemonOptions::*du;
     };
     Kind kind;
     Ptr p;
@@ -107,6 +110,7 @@ private:
     static constexpr Kind kind_of(bool ServerTrackerOptions::*) { return srv_bool; }
     static constexpr Kind kind_of(ServerCheck ServerTrackerOptions::*) { return srv_check; }
     static constexpr Kind kind_of(std::string DaemonOptions::*) { return dm_str; }
+    static constexpr Kind kind_of(unsigned DaemonOptions::*) { return dm_uint; }
 };
 
 struct OptionSpec {

@@ -82,6 +82,10 @@ void Timer::start(double after_s, double repeat_s)
     if (repeat_s < 0)
         repeat_s = 0;
     ev_timer_set(&w_, after_s, repeat_s);
+    // libev counts from the loop's cached time, taken before the callbacks of this
+    // iteration ran: after slow work (a TLS handshake, a dump) a timer would fire early.
+    // One vDSO clock read makes "after_s" mean "from now".
+    ev_now_update(loop_.raw());
     ev_timer_start(loop_.raw(), &w_);
 }
 

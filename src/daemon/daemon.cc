@@ -51,6 +51,8 @@ std::vector<std::string> server_names(const cfg::Config &c)
 
 Daemon::Daemon(core::Loop &loop, const omrt::Clock &clock, const Options &opts)
     : loop_(loop), clock_(clock), opts_(opts), board_(loop, clock),
+      netlink_(loop, clock), services_{loop, clock, board_, nullptr, nullptr, &registry_, nullptr},
+      stop_timer_(loop, core::member<Daemon, &Daemon::on_stop_timer>, this),
       reopen_(loop, core::member<Daemon, &Daemon::on_reopen>, this),
       sigterm_(loop, SIGTERM, core::member_int<Daemon, &Daemon::on_signal>, this),
       sigint_(loop, SIGINT, core::member_int<Daemon, &Daemon::on_signal>, this),
@@ -63,6 +65,7 @@ Daemon::~Daemon()
 {
     if (control_)
         control_->close();
+    trackers_.clear(); // before the hook runner and the netlink monitor they use
 }
 
 std::string Daemon::effective_socket_path(const cfg::Config &c) const
@@ -93,6 +96,13 @@ bool Daemon::start()
     sigint_.start();
     sighup_.start();
     sigusr1_.start();
+
+    std::string err;
+    netlink_ok_ = netlink_.start(&err);
+    if (netlink_ok_)
+        services_.netlink = &netlink_;
+    else
+        LOGE("netlink: %s; link events are not seen, devices are assumed up", err.c_str());
 
     apply(std::move(c), true);
     if (!control_)
@@ -166,6 +176,19 @@ void Daemon::apply(cfg::Config &&next, bool first)
     std::string status_file = effective_status_file(next);
     board_.set_status_file(status_file);
 
+    hooks::HookOptions ho;
+    ho.dir = next.daemon.hooks_dir;
+    ho.timeout_ms = int64_t(next.daemon.hook_timeout_s) * 1000;
+    if (!hooks_) {
+        hooks_ = std::make_unique<hooks::HookRunner>(loop_, clock_, ho,
+                                                     static_cast<hooks::HookListener *>(this));
+        services_.hooks = hooks_.get();
+    } else if (next.daemon.hooks_dir != config_.daemon.hooks_dir ||
+               next.daemon.hook_timeout_s != config_.daemon.hook_timeout_s) {
+        hooks_->set_options(ho);
+    }
+    sync_trackers(next, changed);
+
     std::string socket_path = effective_socket_path(next);
     if (!control_) {
         open_control(socket_path);
@@ -193,6 +216,103 @@ void Daemon::apply(cfg::Config &&next, bool first)
     }
     config_ = std::move(next);
     have_config_ = true;
+}
+
+sched::IfaceTracker *Daemon::find_tracker(const std::string &name)
+{
+    for (auto &t : trackers_)
+        if (t->name() == name)
+            return t.get();
+    return nullptr;
+}
+
+void Daemon::feed_targets(sched::IfaceTracker &t, const cfg::Config &c)
+{
+    // The VPS addresses every interface probes first (§3.2 step 6.1): literal entries of
+    // every enabled server's `ip` list.
+    std::vector<sched::Target> servers[2];
+    for (const cfg::Server &s : c.servers)
+        for (const std::string &h : s.hosts) {
+            omrt::IpAddr a;
+            if (omrt::IpAddr::parse(h, a))
+                servers[a.is_v4() ? sched::kV4 : sched::kV6].push_back(sched::Target{a, s.name});
+        }
+    // The public hosts, in configured order (the rotation starts at the first).
+    const cfg::Interface *i = c.find_interface(t.name());
+    std::vector<sched::Target> hosts[2];
+    if (i) {
+        for (unsigned f = 0; f < 2; f++)
+            for (const std::string &h : f == sched::kV4 ? i->opts.hosts : i->opts.hosts6) {
+                omrt::IpAddr a;
+                if (omrt::IpAddr::parse(h, a))
+                    hosts[f].push_back(sched::Target{a, h});
+            }
+    }
+    for (unsigned f = 0; f < 2; f++) {
+        t.set_servers(f, std::move(servers[f]));
+        t.set_hosts(f, std::move(hosts[f]));
+    }
+}
+
+void Daemon::sync_trackers(const cfg::Config &next, const std::vector<std::string> &changed)
+{
+    sched::IfaceContext ctx;
+    ctx.ipv6_disabled = next.settings.disable_ipv6;
+    bool ctx_changed = have_config_ && next.settings.disable_ipv6 != config_.settings.disable_ipv6;
+    trackers_.erase(std::remove_if(trackers_.begin(), trackers_.end(),
+                                   [&](const std::unique_ptr<sched::IfaceTracker> &t) {
+                                       if (next.find_interface(t->name()))
+                                           return false;
+                                       registry_.forget_wan(t->name());
+                                       return true;
+                                   }),
+                    trackers_.end());
+    for (const cfg::Interface &i : next.interfaces) {
+        sched::IfaceTracker *t = find_tracker(i.name);
+        if (!t) {
+            trackers_.push_back(std::make_unique<sched::IfaceTracker>(services_, i, ctx));
+            t = trackers_.back().get();
+            feed_targets(*t, next);
+            t->start();
+            continue;
+        }
+        feed_targets(*t, next);
+        if (ctx_changed || std::find(changed.begin(), changed.end(), i.name) != changed.end())
+            t->update(i, ctx);
+    }
+}
+
+void Daemon::on_hook_started(const std::string &key, const std::string &hook, pid_t pid,
+                             omrt::MonoUs at)
+{
+    (void)at;
+    LOGD("%s: hook %s started (pid %d)", key.c_str(), hook.c_str(), int(pid));
+}
+
+void Daemon::on_run_finished(const std::string &key)
+{
+    (void)key;
+    if (stopping_ && hooks_ && hooks_->running() == 0)
+        loop_.break_loop();
+}
+
+void Daemon::shutdown()
+{
+    if (stopping_)
+        return;
+    stopping_ = true;
+    // Hooks get SIGTERM and a moment to go; the runner's destructor SIGKILLs the rest.
+    if (hooks_ && hooks_->running() > 0) {
+        hooks_->stop();
+        stop_timer_.start(0.3);
+        return;
+    }
+    loop_.break_loop();
+}
+
+void Daemon::on_stop_timer()
+{
+    loop_.break_loop();
 }
 
 void Daemon::open_control(const std::string &path)
@@ -237,6 +357,8 @@ bool Daemon::reload(std::vector<std::string> *errors)
     }
     log_diags(c.warnings);
     apply(std::move(c), false);
+    if (netlink_ok_)
+        netlink_.request_dump();
     return true;
 }
 
@@ -253,6 +375,9 @@ bool Daemon::on_recheck(const std::string &name, std::string *err)
         return false;
     }
     LOGI("recheck requested for %s", name.empty() ? "everything" : name.c_str());
+    for (auto &t : trackers_)
+        if (name.empty() || t->name() == name)
+            t->recheck();
     return true;
 }
 
@@ -262,7 +387,7 @@ void Daemon::on_signal(int signum)
     case SIGTERM:
     case SIGINT:
         LOGN("%s received, exiting", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-        loop_.break_loop();
+        shutdown();
         break;
     case SIGHUP:
         LOGN("SIGHUP received, reloading %s", opts_.config_dir.c_str());

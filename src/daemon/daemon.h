@@ -5,7 +5,10 @@
 
 #include "config/config.h"
 #include "core/loop.h"
+#include "hooks/runner.h"
+#include "netlink/monitor.h"
 #include "omrt/clock.h"
+#include "sched/iface_tracker.h"
 #include "status/board.h"
 #include "status/control.h"
 
@@ -23,7 +26,7 @@ struct Options {
     std::string status_override; // -o
 };
 
-class Daemon final : public status::ControlHandler {
+class Daemon final : public status::ControlHandler, private hooks::HookListener {
 public:
     Daemon(core::Loop &loop, const omrt::Clock &clock, const Options &opts);
     ~Daemon();
@@ -39,6 +42,18 @@ public:
     bool on_reload(std::vector<std::string> *errors) override;
 
 private:
+    // hooks::HookListener
+    void on_hook_started(const std::string &key, const std::string &hook, pid_t pid,
+                         omrt::MonoUs at) override;
+    void on_run_finished(const std::string &key) override;
+
+    // Builds, updates and removes interface trackers to match |next|.
+    void sync_trackers(const cfg::Config &next, const std::vector<std::string> &changed);
+    void feed_targets(sched::IfaceTracker &t, const cfg::Config &c);
+    sched::IfaceTracker *find_tracker(const std::string &name);
+    void shutdown();
+    void on_stop_timer();
+
     // Validates the files first; an invalid set leaves the running configuration alone.
     bool reload(std::vector<std::string> *errors);
     void apply(cfg::Config &&next, bool first);
@@ -57,6 +72,14 @@ private:
     bool have_config_ = false;
 
     status::Board board_;
+    sched::TargetRegistry registry_;
+    nl::Monitor netlink_;
+    bool netlink_ok_ = false;
+    std::unique_ptr<hooks::HookRunner> hooks_;
+    sched::TrackerServices services_;
+    std::vector<std::unique_ptr<sched::IfaceTracker>> trackers_;
+    bool stopping_ = false;
+    core::Timer stop_timer_;
     std::unique_ptr<status::ControlServer> control_;
     std::string control_path_;
     std::string pending_socket_path_;

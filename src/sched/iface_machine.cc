@@ -73,6 +73,12 @@ IfaceParams IfaceParams::from_config(const std::string &iface, const cfg::Tracke
     p.recovery_latency_ms = o.recovery_latency_ms;
     // §3.2 step 3: omrvpn is always treated as up; its tunnel device comes and goes.
     p.always_up = iface == "omrvpn";
+    p.window = std::max(1u, o.window);
+    p.up_hysteresis = o.up_hysteresis;
+    p.damping.enabled = o.flap_damping;
+    p.damping.half_life_us = int64_t(std::max(1u, o.flap_half_life_s)) * omrt::kUsPerS;
+    p.adaptive_timeout = o.adaptive_timeout;
+    p.min_timeout_us = int64_t(o.min_timeout_ms) * omrt::kUsPerMs;
     return p;
 }
 
@@ -302,8 +308,9 @@ void IfaceMachine::start_cycle(omrt::MonoUs now, bool after_link_change)
         F.failed_hosts.clear();
         F.failed_targets.clear();
         F.decided_by = omrt::IpAddr();
-        if (!p_.family[f] || !link_.addr[f].valid() || !link_.gw[f].valid()) {
-            // §3.2 steps 6/7: a family's loop runs only with an address and a gateway.
+        if (!p_.family[f] || !link_.addr[f].valid() || (!link_.gw[f].valid() && !link_.direct[f])) {
+            // §3.2 steps 6/7: a family's loop runs only with an address and a gateway (or,
+            // our addition, a gateway-less default route through the device).
             F.skipped = true;
             F.stage = Stage::Done;
             continue;
@@ -332,12 +339,17 @@ void IfaceMachine::start_attempt(unsigned fam, omrt::MonoUs now)
     F.pending_primary = 0;
     F.pending_fallback = 0;
     F.gw_answered = false;
-    F.gw_probed = true;
+    F.gw_probed = link_.gw[fam].valid();
     bool gateway_decides = p_.type == cfg::ProbeType::none;
-    for (unsigned i = 0; i < p_.count; i++)
-        send(fam, TargetKind::Gateway, link_.gw[fam], now);
+    if (F.gw_probed)
+        for (unsigned i = 0; i < p_.count; i++)
+            send(fam, TargetKind::Gateway, link_.gw[fam], now);
     if (gateway_decides) {
-        F.pending_primary = p_.count;
+        F.pending_primary = F.gw_probed ? p_.count : 0;
+        if (!F.gw_probed) // nothing to ping: the route is all there is (type none)
+            F.primary_ok = true;
+        if (F.primary_ok)
+            attempt_succeeded(fam, now);
         return;
     }
     // Type dns judges the link by the public hosts only (§3.2 step 6.1).
@@ -503,7 +515,7 @@ void IfaceMachine::finish_cycle(omrt::MonoUs now)
             for (const Family &F : fam_)
                 if (F.recovering)
                     good = std::max(good, F.good_in_row);
-            bool gw_down = true;
+            bool gw_down = true, any_gw = false;
             std::string failed, gws, shell;
             unsigned attempts = 0, budget = 0;
             for (unsigned f = 0; f < 2; f++) {
@@ -512,14 +524,20 @@ void IfaceMachine::finish_cycle(omrt::MonoUs now)
                     continue;
                 attempts += F.attempt;
                 budget += F.budget;
-                gw_down = gw_down && !F.gw_answered;
                 append_item(failed, F.failed_targets, ", ");
-                append_item(gws,
-                            core::strprintf("gateway %s %s", link_.gw[f].str().c_str(),
-                                            F.gw_answered ? "answers" : "does not answer"),
-                            ", ");
-                if (!F.gw_answered)
-                    append_item(shell, core::strprintf("%s gateway down", fam_name(f)), " and ");
+                if (F.gw_probed) {
+                    any_gw = true;
+                    gw_down = gw_down && !F.gw_answered;
+                    append_item(gws,
+                                core::strprintf("gateway %s %s", link_.gw[f].str().c_str(),
+                                                F.gw_answered ? "answers" : "does not answer"),
+                                ", ");
+                    if (!F.gw_answered)
+                        append_item(shell, core::strprintf("%s gateway down", fam_name(f)),
+                                    " and ");
+                } else {
+                    append_item(gws, "no gateway to ping (direct route)", ", ");
+                }
                 if (p_.type != cfg::ProbeType::none) {
                     append_item(shell, "check error", " and ");
                     shell += core::strprintf(" and %s from %s error (%s)",
@@ -527,6 +545,7 @@ void IfaceMachine::finish_cycle(omrt::MonoUs now)
                                              link_.addr[f].str().c_str(), F.failed_hosts.c_str());
                 }
             }
+            gw_down = gw_down && any_gw;
             if (p_.type == cfg::ProbeType::none || gw_down)
                 v.reason = omrt::Reason::gateway_unreachable;
             else if (failed.empty())

@@ -97,6 +97,9 @@ struct LinkView {
     std::string device;
     omrt::IpAddr addr[2]; // family's source address (invalid: none)
     omrt::IpAddr gw[2];   // family's gateway or point-to-point peer (invalid: none)
+    // A default route through the device without a gateway address ("default dev
+    // wwan0", raw-IP modems): the family can be probed, there is just no gateway to ping.
+    bool direct[2] = {false, false};
 };
 
 struct Verdict {

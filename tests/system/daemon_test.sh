@@ -58,8 +58,15 @@ grep -q "tries" "$T/start-bad.log" && grep -q "timeout" "$T/start-bad.log" || fa
 [ -e "$SOCK" ] && fail "control socket left behind by a failed start"
 pass "invalid configuration at start: exit $rc with every error listed"
 
-# --- start for real
-"$DAEMON" -f -l debug -C "$CONF" -s "$SOCK" -o "$STATUS" 2>"$LOG" &
+# --- start for real, in a network namespace of its own: the OMR configuration names
+# devices (eth1, eth2, tun0) that must not be the host's, and nothing may leave the machine.
+if [ "$(id -u)" = 0 ]; then
+    NS="unshare -n"
+else
+    NS="unshare -rn"
+fi
+$NS true 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
+$NS "$DAEMON" -f -l debug -C "$CONF" -s "$SOCK" -o "$STATUS" 2>"$LOG" &
 PID=$!
 wait_log "$LOG" "starting:" 10 || fail "daemon did not start"
 
@@ -67,7 +74,9 @@ wait_log "$LOG" "starting:" 10 || fail "daemon did not start"
 grep -q "wan1" "$T/table" || fail "status table lacks wan1: $(cat "$T/table")"
 grep -q "vps" "$T/table" || fail "status table lacks the vps server"
 "$CTL" status --json >"$T/status1.json" || fail "status --json failed"
-[ "$(json_get "$T/status1.json" "d['interfaces']['wan1']['status']")" = UNKNOWN ] || fail "wan1 not UNKNOWN before checks"
+# Nothing called eth1 exists in the daemon's namespace: netlink says so at once.
+[ "$(json_get "$T/status1.json" "d['interfaces']['wan1']['reason']")" = no_device ] || fail "wan1 not no_device: $(cat "$T/status1.json")"
+json_get "$T/status1.json" "d['interfaces']['wan1']['message']" | grep -q eth1 || fail "wan1 message does not name eth1"
 [ "$(json_get "$T/status1.json" "d['daemon']['pid']")" = "$PID" ] || fail "daemon.pid wrong"
 python3 - "$T/status1.json" <<'PY' || fail "status JSON contract: fields missing"
 import json, sys
