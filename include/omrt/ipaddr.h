@@ -18,6 +18,7 @@ struct IpAddr {
     uint32_t scope_id = 0; // IPv6 link-local scope
 
     bool valid() const { return family == AF_INET || family == AF_INET6; }
+    bool empty() const { return !valid(); }
     bool is_v4() const { return family == AF_INET; }
     bool is_v6() const { return family == AF_INET6; }
     size_t size() const { return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0; }
@@ -26,14 +27,22 @@ struct IpAddr {
     // false for names and anything else.
     static bool parse(std::string_view text, IpAddr &out);
     static IpAddr from_sockaddr(const struct sockaddr *sa);
-    static IpAddr v4(uint32_t host_order);
+    static IpAddr from_v4_host_order(uint32_t a);
+    static IpAddr v4(const void *four_bytes);
+    static IpAddr v6(const void *sixteen_bytes);
+    // Sets family and address from |len| raw bytes (4 for AF_INET, 16 for AF_INET6);
+    // false, and left empty, for anything else.
+    bool assign(int fam, const void *data, size_t len);
     std::string str() const;
     // Fills |ss| with this address and |port|; returns the sockaddr length (0 if invalid).
     socklen_t to_sockaddr(struct sockaddr_storage &ss, uint16_t port = 0) const;
 
-    // Addresses a DNS answer must never point a tracker at (a hijacking resolver or a
-    // captive portal): unspecified, loopback, multicast, link-local, broadcast, 0/8.
-    bool is_unusable_target() const;
+    // Why a DNS answer must never point a tracker at this address (a hijacking resolver
+    // or a captive portal), e.g. "loopback address"; nullptr when it is usable.
+    // Rejected: unspecified, "this network" 0/8, loopback, link-local, multicast, the
+    // limited broadcast, and the IPv4-mapped IPv6 forms of these. Private ranges are fine.
+    const char *unusable_reason() const;
+    bool is_unusable_target() const { return unusable_reason() != nullptr; }
 
     bool operator==(const IpAddr &o) const
     {

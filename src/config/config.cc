@@ -32,6 +32,11 @@ const OptionSpec kSrvMaster{"master", 0, VType::boolean, Use::live, 0, 0, 0, nul
                             "0", {}};
 const OptionSpec kSrvBackup{"backup", 0, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr,
                             "0", {}};
+const char *const kTlsPolicies[] = {"insecure", "pin", "ca", nullptr};
+const OptionSpec kSrvTlsPolicy{"tls_policy", 0, VType::enumeration, Use::live, 0, 0, 0, nullptr,
+                               kTlsPolicies, "insecure", {}};
+const OptionSpec kSrvTlsCa{"tls_ca_file", 0, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
+                           nullptr, {}};
 const OptionSpec kDisableIpv6{"disable_ipv6", 0, VType::boolean, Use::live, 0, 0, 0, nullptr,
                               nullptr, "0", {}};
 const OptionSpec kMultipathVpn{"multipathvpn", 0, VType::boolean, Use::live, 0, 0, 0, nullptr,
@@ -339,6 +344,16 @@ void Loader::load_omr()
         if (!user.empty())
             sv.username = user;
         sv.password = opt_str(s, "password");
+        // omr-trackerd's certificate policy (DESIGN.md "API client"); the default is the
+        // shell's `curl -k`.
+        if (const UciOption *o = s.find("tls_policy"))
+            if (parse_value(kSrvTlsPolicy, *o, k, v) == Parse::set)
+                sv.tls_policy = kTlsPolicies[v.e];
+        if (const UciOption *o = s.find("tls_ca_file"))
+            if (parse_value(kSrvTlsCa, *o, k, v) == Parse::set)
+                sv.tls_ca_file = v.s;
+        sv.tls_pin = opt_str(s, "tls_pin");
+        sv.tls_name = opt_str(s, "tls_name");
         sv.master = get_bool(omr_, s, kSrvMaster, false, false);
         sv.backup = get_bool(omr_, s, kSrvBackup, false, false);
         bool disabled = get_bool(omr_, s, kSrvDisabled, false, false);
@@ -636,14 +651,17 @@ bool Server::operator==(const Server &o) const
 {
     // |line| is where the section is, not what it is: moving it must not look like a change.
     return name == o.name && hosts == o.hosts && port == o.port && username == o.username &&
-           password == o.password && master == o.master && backup == o.backup;
+           password == o.password && master == o.master && backup == o.backup &&
+           tls_policy == o.tls_policy && tls_pin == o.tls_pin && tls_ca_file == o.tls_ca_file &&
+           tls_name == o.tls_name;
 }
 
 bool DaemonOptions::operator==(const DaemonOptions &o) const
 {
     return socket_path == o.socket_path && status_file == o.status_file &&
            log_level == o.log_level && hooks_dir == o.hooks_dir &&
-           server_hooks_dir == o.server_hooks_dir && hook_timeout_s == o.hook_timeout_s;
+           server_hooks_dir == o.server_hooks_dir && hook_timeout_s == o.hook_timeout_s &&
+           pin_file == o.pin_file;
 }
 
 const Interface *Config::find_interface(const std::string &name) const
@@ -713,6 +731,13 @@ std::string dump_config(const Config &c)
             o += "\t# no password\n";
         put(o, "option", "master", s.master ? "1" : "0");
         put(o, "option", "backup", s.backup ? "1" : "0");
+        put(o, "option", "tls_policy", s.tls_policy);
+        if (!s.tls_pin.empty())
+            put(o, "option", "tls_pin", s.tls_pin);
+        if (!s.tls_ca_file.empty())
+            put(o, "option", "tls_ca_file", s.tls_ca_file);
+        if (!s.tls_name.empty())
+            put(o, "option", "tls_name", s.tls_name);
     }
     for (const Skipped &s : c.skipped_servers)
         o += "\n# server " + uci_quote(s.name) + " is not used: " + s.why + "\n";

@@ -148,6 +148,13 @@ struct Server {
     std::string password; // the "VPS key"; never logged or printed
     bool master = false;
     bool backup = false;
+    // omr-trackerd: the API's certificate policy: insecure (the shell's curl -k), pin
+    // (SHA-256 of the public key, trusted on first use or given in tls_pin), ca (tls_ca_file
+    // + tls_name, default the first host name of `ip`).
+    std::string tls_policy = "insecure";
+    std::string tls_pin;
+    std::string tls_ca_file;
+    std::string tls_name;
     int line = 0;
 
     bool operator==(const Server &o) const;
@@ -172,6 +179,9 @@ struct DaemonOptions {
     std::string hooks_dir = "/usr/share/omr/post-tracking.d";
     std::string server_hooks_dir = "/usr/share/omr/server-post-tracking.d";
     unsigned hook_timeout_s = 300; // then SIGTERM, and SIGKILL 5 s later
+    // Trust-on-first-use certificate pins (tls_policy pin); on flash, written only when a
+    // server is first seen.
+    std::string pin_file = "/etc/omr-trackerd.pins";
 
     bool operator==(const DaemonOptions &o) const;
 };

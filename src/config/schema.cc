@@ -166,6 +166,8 @@ const OptionSpec kTable[] = {
      "/usr/share/omr/post-tracking.d", &D::hooks_dir},
     {"server_hooks_dir", K_DAEMON, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
      "/usr/share/omr/server-post-tracking.d", &D::server_hooks_dir},
+    {"pin_file", K_DAEMON, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
+     "/etc/omr-trackerd.pins", &D::pin_file},
     {"hook_timeout", K_DAEMON, VType::uint, Use::live, 0, 1, 3600, kSec, nullptr, "300",
      &D::hook_timeout_s},
 };

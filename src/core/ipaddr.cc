@@ -53,13 +53,36 @@ IpAddr IpAddr::from_sockaddr(const struct sockaddr *sa)
     return a;
 }
 
-IpAddr IpAddr::v4(uint32_t host_order)
+IpAddr IpAddr::from_v4_host_order(uint32_t host_order)
+{
+    uint32_t n = htonl(host_order);
+    return v4(&n);
+}
+
+IpAddr IpAddr::v4(const void *four_bytes)
 {
     IpAddr a;
     a.family = AF_INET;
-    uint32_t n = htonl(host_order);
-    std::memcpy(a.bytes, &n, 4);
+    std::memcpy(a.bytes, four_bytes, 4);
     return a;
+}
+
+IpAddr IpAddr::v6(const void *sixteen_bytes)
+{
+    IpAddr a;
+    a.family = AF_INET6;
+    std::memcpy(a.bytes, sixteen_bytes, 16);
+    return a;
+}
+
+bool IpAddr::assign(int fam, const void *data, size_t len)
+{
+    *this = IpAddr();
+    if (!((fam == AF_INET && len == 4) || (fam == AF_INET6 && len == 16)))
+        return false;
+    family = static_cast<uint8_t>(fam);
+    std::memcpy(bytes, data, len);
+    return true;
 }
 
 std::string IpAddr::str() const
@@ -94,33 +117,45 @@ socklen_t IpAddr::to_sockaddr(struct sockaddr_storage &ss, uint16_t port) const
     return 0;
 }
 
-bool IpAddr::is_unusable_target() const
+namespace {
+
+const char *unusable_v4(const uint8_t *b)
 {
-    if (family == AF_INET) {
-        uint8_t a = bytes[0], b = bytes[1];
-        if (a == 0 || a == 127 || a >= 224) // 0/8, loopback, multicast, reserved+broadcast
-            return true;
-        return a == 169 && b == 254; // link-local
-    }
-    if (family == AF_INET6) {
-        static const uint8_t zero[16] = {};
-        if (std::memcmp(bytes, zero, 15) == 0 && (bytes[15] == 0 || bytes[15] == 1))
-            return true;      // :: and ::1
-        if (bytes[0] == 0xff) // multicast
-            return true;
-        if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) // fe80::/10
-            return true;
-        // IPv4-mapped: judge the embedded address.
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (std::memcmp(bytes, mapped, 12) == 0) {
-            IpAddr v4a;
-            v4a.family = AF_INET;
-            std::memcpy(v4a.bytes, bytes + 12, 4);
-            return v4a.is_unusable_target();
-        }
-        return false;
-    }
-    return true;
+    if (b[0] == 0)
+        return b[1] == 0 && b[2] == 0 && b[3] == 0 ? "unspecified address"
+                                                   : "\"this network\" address (0/8)";
+    if (b[0] == 127)
+        return "loopback address";
+    if (b[0] == 169 && b[1] == 254)
+        return "link-local address";
+    if (b[0] >= 224 && b[0] <= 239)
+        return "multicast address";
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
+        return "broadcast address";
+    return nullptr;
+}
+
+} // namespace
+
+const char *IpAddr::unusable_reason() const
+{
+    if (family == AF_INET)
+        return unusable_v4(bytes);
+    if (family != AF_INET6)
+        return "no address";
+    static const uint8_t kZero[16] = {};
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(bytes, kZero, 16) == 0)
+        return "unspecified address";
+    if (std::memcmp(bytes, kZero, 15) == 0 && bytes[15] == 1)
+        return "loopback address";
+    if (bytes[0] == 0xff)
+        return "multicast address";
+    if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80)
+        return "link-local address";
+    if (std::memcmp(bytes, kMapped, 12) == 0)
+        return unusable_v4(bytes + 12);
+    return nullptr;
 }
 
 } // namespace omrt

@@ -51,7 +51,13 @@ std::vector<std::string> server_names(const cfg::Config &c)
 
 Daemon::Daemon(core::Loop &loop, const omrt::Clock &clock, const Options &opts)
     : loop_(loop), clock_(clock), opts_(opts), board_(loop, clock),
-      netlink_(loop, clock), services_{loop, clock, board_, nullptr, nullptr, &registry_, nullptr},
+      netlink_(loop, clock), services_{loop,
+                                       clock,
+                                       board_,
+                                       nullptr,
+                                       nullptr,
+                                       &registry_,
+                                       static_cast<sched::IfaceObserver *>(this)},
       stop_timer_(loop, core::member<Daemon, &Daemon::on_stop_timer>, this),
       reopen_(loop, core::member<Daemon, &Daemon::on_reopen>, this),
       sigterm_(loop, SIGTERM, core::member_int<Daemon, &Daemon::on_signal>, this),
@@ -65,6 +71,7 @@ Daemon::~Daemon()
 {
     if (control_)
         control_->close();
+    servers_.reset();  // before the hook runners it uses
     trackers_.clear(); // before the hook runner and the netlink monitor they use
 }
 
@@ -187,7 +194,23 @@ void Daemon::apply(cfg::Config &&next, bool first)
                next.daemon.hook_timeout_s != config_.daemon.hook_timeout_s) {
         hooks_->set_options(ho);
     }
+    hooks::HookOptions sho = ho;
+    sho.dir = next.daemon.server_hooks_dir;
+    sho.name = "server-post-tracking";
+    if (!server_hooks_)
+        server_hooks_ = std::make_unique<hooks::HookRunner>(loop_, clock_, sho);
+    else if (next.daemon.server_hooks_dir != config_.daemon.server_hooks_dir ||
+             next.daemon.hook_timeout_s != config_.daemon.hook_timeout_s)
+        server_hooks_->set_options(sho);
     sync_trackers(next, changed);
+    if (!servers_) {
+        servers_ =
+                std::make_unique<sched::ServerTracker>(loop_, clock_, board_, server_hooks_.get());
+        servers_->configure(next);
+        servers_->start();
+    } else {
+        servers_->configure(next);
+    }
 
     std::string socket_path = effective_socket_path(next);
     if (!control_) {
@@ -280,6 +303,42 @@ void Daemon::sync_trackers(const cfg::Config &next, const std::vector<std::strin
         if (ctx_changed || std::find(changed.begin(), changed.end(), i.name) != changed.end())
             t->update(i, ctx);
     }
+}
+
+void Daemon::on_iface_verdict(const std::string &iface, const sched::Verdict &v)
+{
+    (void)iface;
+    (void)v;
+    update_wans();
+}
+
+void Daemon::update_wans()
+{
+    // The WANs a server is checked through: tracked interfaces in MPTCP use (the shell's
+    // `multipath` default-mode devices, §5.2 step 3), not the VPN tunnel over the VPS.
+    std::vector<sched::WanView> views;
+    for (const auto &t : trackers_) {
+        const cfg::Interface *i = config_.find_interface(t->name());
+        if (!i || i->net.multipath.empty() || i->net.multipath == "off")
+            continue;
+        const sched::LinkView &l = t->machine().link();
+        sched::WanView w;
+        w.name = t->name();
+        w.device = l.device;
+        w.usable = l.device_present && l.usable;
+        w.src[0] = l.addr[sched::kV4];
+        w.src[1] = l.addr[sched::kV6];
+        views.push_back(w);
+    }
+    bool same = views.size() == wan_views_.size();
+    for (size_t k = 0; same && k < views.size(); k++)
+        same = views[k].name == wan_views_[k].name && views[k].device == wan_views_[k].device &&
+               views[k].usable == wan_views_[k].usable && views[k].src[0] == wan_views_[k].src[0] &&
+               views[k].src[1] == wan_views_[k].src[1];
+    if (same || !servers_)
+        return;
+    wan_views_ = views;
+    servers_->set_wans(views);
 }
 
 void Daemon::on_hook_started(const std::string &key, const std::string &hook, pid_t pid,
@@ -381,6 +440,8 @@ bool Daemon::on_recheck(const std::string &name, std::string *err)
     for (auto &t : trackers_)
         if (name.empty() || t->name() == name)
             t->recheck();
+    if (servers_)
+        servers_->recheck(name);
     return true;
 }
 

@@ -9,6 +9,7 @@
 #include "netlink/monitor.h"
 #include "omrt/clock.h"
 #include "sched/iface_tracker.h"
+#include "sched/server_tracker.h"
 #include "status/board.h"
 #include "status/control.h"
 
@@ -26,7 +27,9 @@ struct Options {
     std::string status_override; // -o
 };
 
-class Daemon final : public status::ControlHandler, private hooks::HookListener {
+class Daemon final : public status::ControlHandler,
+                     private hooks::HookListener,
+                     private sched::IfaceObserver {
 public:
     Daemon(core::Loop &loop, const omrt::Clock &clock, const Options &opts);
     ~Daemon();
@@ -46,6 +49,9 @@ private:
     void on_hook_started(const std::string &key, const std::string &hook, pid_t pid,
                          omrt::MonoUs at) override;
     void on_run_finished(const std::string &key) override;
+    // sched::IfaceObserver
+    void on_iface_verdict(const std::string &iface, const sched::Verdict &v) override;
+    void update_wans();
 
     // Builds, updates and removes interface trackers to match |next|.
     void sync_trackers(const cfg::Config &next, const std::vector<std::string> &changed);
@@ -78,6 +84,9 @@ private:
     std::unique_ptr<hooks::HookRunner> hooks_;
     sched::TrackerServices services_;
     std::vector<std::unique_ptr<sched::IfaceTracker>> trackers_;
+    std::unique_ptr<hooks::HookRunner> server_hooks_;
+    std::unique_ptr<sched::ServerTracker> servers_;
+    std::vector<sched::WanView> wan_views_;
     bool stopping_ = false;
     core::Timer stop_timer_;
     std::unique_ptr<status::ControlServer> control_;

@@ -293,7 +293,9 @@ bool Resolver::open_ctx()
             }
         }
         sockaddr_storage ss;
-        s.addr.to_sockaddr(s.port, ss, scope_id);
+        IpAddr scoped = s.addr;
+        scoped.scope_id = scope_id;
+        scoped.to_sockaddr(ss, s.port);
         if (dns_add_serv_s(ctx, reinterpret_cast<sockaddr *>(&ss)) < 0)
             continue;
         used.push_back(s);

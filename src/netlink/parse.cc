@@ -14,49 +14,6 @@
 
 namespace nl {
 
-size_t IpAddr::size() const
-{
-    return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
-}
-
-bool IpAddr::operator==(const IpAddr &o) const
-{
-    return family == o.family && std::memcmp(bytes, o.bytes, size()) == 0;
-}
-
-bool IpAddr::assign(int fam, const void *data, size_t len)
-{
-    *this = IpAddr();
-    if (!((fam == AF_INET && len == 4) || (fam == AF_INET6 && len == 16)))
-        return false;
-    family = static_cast<uint8_t>(fam);
-    std::memcpy(bytes, data, len);
-    return true;
-}
-
-std::string IpAddr::str() const
-{
-    char buf[INET6_ADDRSTRLEN];
-    if (empty() || !inet_ntop(family, bytes, buf, sizeof(buf)))
-        return std::string();
-    return buf;
-}
-
-bool IpAddr::parse(const char *text, IpAddr &out)
-{
-    out = IpAddr();
-    if (inet_pton(AF_INET, text, out.bytes) == 1) {
-        out.family = AF_INET;
-        return true;
-    }
-    if (inet_pton(AF_INET6, text, out.bytes) == 1) {
-        out.family = AF_INET6;
-        return true;
-    }
-    out = IpAddr();
-    return false;
-}
-
 bool MsgInfo::dump_intr() const
 {
     return (flags & NLM_F_DUMP_INTR) != 0;

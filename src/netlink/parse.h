@@ -17,6 +17,8 @@
 // Records are delivered in buffer order to a Sink.
 #pragma once
 
+#include "omrt/ipaddr.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -24,22 +26,8 @@
 
 namespace nl {
 
-// An IPv4 or IPv6 address as carried in netlink (network byte order).
-struct IpAddr {
-    uint8_t family = 0; // AF_INET, AF_INET6, or 0 (AF_UNSPEC) when absent
-    uint8_t bytes[16] = {};
-
-    bool empty() const { return family == 0; }
-    size_t size() const;
-    bool operator==(const IpAddr &o) const;
-    bool operator!=(const IpAddr &o) const { return !(*this == o); }
-    // Sets family and copies size() bytes; false (and left empty) for other families.
-    bool assign(int fam, const void *data, size_t len);
-    // "10.0.0.1", "2001:db8::1"; "" when empty.
-    std::string str() const;
-    // Parses a numeric IPv4 or IPv6 address; false if it is neither.
-    static bool parse(const char *text, IpAddr &out);
-};
+// Addresses as netlink carries them (network byte order): the project's one type.
+using IpAddr = omrt::IpAddr;
 
 // What the nlmsghdr said about the message a record came from.
 struct MsgInfo {

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 namespace sched {
 
@@ -42,16 +41,6 @@ omrt::IpAddr config_gateway(const cfg::Interface &iface, unsigned fam)
         a.family == (fam == kV4 ? AF_INET : AF_INET6))
         return a;
     return omrt::IpAddr();
-}
-
-omrt::IpAddr from_nl(const nl::IpAddr &a)
-{
-    omrt::IpAddr out;
-    if (a.family == AF_INET || a.family == AF_INET6) {
-        out.family = a.family;
-        std::memcpy(out.bytes, a.bytes, a.size());
-    }
-    return out;
 }
 
 } // namespace
@@ -150,12 +139,12 @@ LinkView IfaceTracker::link_view() const
     for (unsigned f = 0; f < 2; f++) {
         int family = f == kV4 ? AF_INET : AF_INET6;
         if (const nl::Address *a = st.preferred_address(family))
-            l.addr[f] = from_nl(a->local);
+            l.addr[f] = a->local;
         omrt::IpAddr gw = config_gateway(iface_, f);
         const nl::Gateway &g = st.gateway(family);
         if (!gw.valid() &&
             (g.source == nl::GatewaySource::Route || g.source == nl::GatewaySource::Peer))
-            gw = from_nl(g.addr);
+            gw = g.addr;
         l.gw[f] = gw;
         l.direct[f] = g.source == nl::GatewaySource::Direct;
     }

@@ -57,6 +57,25 @@ void write_server(core::JsonWriter &w, const ServerState &s)
     w.kv("backup", s.backup);
     w.kv("since", wall_seconds(s.since_us));
     w.kv("transitions", s.transitions);
+    w.kv("in_use", s.in_use);
+    w.kv("checks", s.checks);
+    w.kv("api_checks", s.api_checks);
+    w.kv("failovers", s.failovers);
+    w.key("wans");
+    w.begin_array();
+    for (const ServerWan &l : s.wans) {
+        w.begin_object();
+        w.kv("wan", l.wan);
+        w.kv("address", l.addr);
+        w.kv("ok", l.ok);
+        w.kv("reason", omrt::reason_name(l.reason));
+        w.kv("message", l.message);
+        w.kv("rtt_ms", l.rtt_ms);
+        if (!l.public_ip.empty())
+            w.kv("public_ip", l.public_ip);
+        w.end_object();
+    }
+    w.end_array();
     w.end_object();
 }
 

@@ -65,6 +65,17 @@ struct IfaceState {
     LatencyHistory history;
 };
 
+// One (WAN, address) check of a server: which WAN can reach the VPS (reference §7 #3110).
+struct ServerWan {
+    std::string wan;
+    std::string addr;
+    bool ok = false;
+    omrt::Reason reason = omrt::Reason::pending;
+    std::string message;
+    double rtt_ms = kNoValue;
+    std::string public_ip; // GET /clienthost through this WAN, when known
+};
+
 struct ServerState {
     std::string name;                   // UCI section of openmptcprouter
     std::string host;                   // the configured `ip` entries, space separated
@@ -77,6 +88,11 @@ struct ServerState {
     bool backup = false;
     omrt::WallUs since_us = 0;
     uint64_t transitions = 0;
+    std::string in_use;          // the address that answered last ("" unknown)
+    std::vector<ServerWan> wans; // the last round's lanes
+    uint64_t checks = 0;         // rounds made
+    uint64_t api_checks = 0;     // API requests (health, token, status, clienthost)
+    uint64_t failovers = 0;      // times it became current after another one
 };
 
 // Receives each significant change (watch clients of the control socket).

@@ -29,8 +29,20 @@ TEST(IpAddr, SockaddrRoundTrip)
     ASSERT_EQ(a.to_sockaddr(ss, 53), sizeof(struct sockaddr_in6));
     b = IpAddr::from_sockaddr(reinterpret_cast<struct sockaddr *>(&ss));
     EXPECT_EQ(a, b);
-    EXPECT_EQ(IpAddr::v4(0xc6336401).str(), "198.51.100.1");
+    EXPECT_EQ(IpAddr::from_v4_host_order(0xc6336401).str(), "198.51.100.1");
     EXPECT_EQ(IpAddr().to_sockaddr(ss), 0u);
+}
+
+TEST(IpAddr, AssignFromRawBytes)
+{
+    IpAddr a;
+    EXPECT_TRUE(a.assign(AF_INET, "\xc6\x33\x64\x0a", 4));
+    EXPECT_EQ(a.str(), "198.51.100.10");
+    EXPECT_FALSE(a.assign(AF_INET, "abcd", 5));
+    EXPECT_TRUE(a.empty());
+    EXPECT_EQ(a.str(), "");
+    EXPECT_FALSE(a.assign(AF_INET6, "abcd", 4));
+    EXPECT_EQ(IpAddr::v4("\x0a\0\0\x01").str(), "10.0.0.1");
 }
 
 TEST(IpAddr, UnusableTargets)

@@ -50,7 +50,7 @@ public:
     {
         dns::parse_ip(ip, addr_.addr);
         sockaddr_storage ss;
-        socklen_t len = addr_.addr.to_sockaddr(0, ss);
+        socklen_t len = addr_.addr.to_sockaddr(ss, 0);
         fd_.reset(socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd_ || bind(fd_.get(), reinterpret_cast<sockaddr *>(&ss), len) < 0 ||
             getsockname(fd_.get(), reinterpret_cast<sockaddr *>(&ss), &len) < 0) {

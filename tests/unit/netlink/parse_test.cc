@@ -752,19 +752,3 @@ TEST(NetlinkParseControl, Framing)
     }
 }
 
-TEST(NetlinkIpAddr, Basics)
-{
-    nl::IpAddr a;
-    EXPECT_TRUE(nl::IpAddr::parse("192.0.2.1", a));
-    EXPECT_EQ(a.family, AF_INET);
-    EXPECT_EQ(a.size(), 4u);
-    EXPECT_EQ(a.str(), "192.0.2.1");
-    EXPECT_TRUE(nl::IpAddr::parse("2001:db8::1", a));
-    EXPECT_EQ(a.str(), "2001:db8::1");
-    EXPECT_FALSE(nl::IpAddr::parse("nope", a));
-    EXPECT_TRUE(a.empty());
-    EXPECT_EQ(a.str(), "");
-    EXPECT_FALSE(a.assign(AF_INET, "abcd", 5));
-    EXPECT_NE(ip("10.0.0.1"), ip("10.0.0.2"));
-    EXPECT_EQ(ip("10.0.0.1"), ip("10.0.0.1"));
-}

@@ -1,0 +1,708 @@
+#include "sched/server_tracker.h"
+
+#include "core/log.h"
+#include "core/str.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace sched {
+
+namespace {
+
+// The shell server tracker's syslog tag (reference §5.2, §8.1 #12).
+const char *const kTag = "OMR-Tracker-Server";
+
+// How often the API's credentials are confirmed (POST /token + GET /status) while it
+// answers; also after every recheck. A refused token is retried sooner.
+constexpr int64_t kAuthPeriodUs = 300 * omrt::kUsPerS;
+constexpr int64_t kAuthRetryUs = 60 * omrt::kUsPerS;
+
+api::CertPolicy policy_of(const std::string &s)
+{
+    if (s == "pin")
+        return api::CertPolicy::pin;
+    if (s == "ca")
+        return api::CertPolicy::ca;
+    return api::CertPolicy::insecure;
+}
+
+// The TLS name of a server: tls_name, else the first `ip` entry that is a host name.
+std::string tls_name_of(const cfg::Server &s)
+{
+    if (!s.tls_name.empty())
+        return s.tls_name;
+    for (const std::string &h : s.hosts) {
+        omrt::IpAddr a;
+        if (!omrt::IpAddr::parse(h, a))
+            return h;
+    }
+    return std::string();
+}
+
+bool api_type(cfg::ServerCheck t)
+{
+    return t == cfg::ServerCheck::api || t == cfg::ServerCheck::apiping;
+}
+
+const char *word(omrt::Health h)
+{
+    return h == omrt::Health::Ok ? "OK" : h == omrt::Health::Error ? "ERROR" : "";
+}
+
+} // namespace
+
+// --------------------------------------------------------------------------- types
+
+struct ServerTracker::Wan {
+    std::string name;
+    std::string device;
+    omrt::IpAddr src[2];
+    std::unique_ptr<icmp::Prober> prober[2];
+    bool open_failed[2] = {false, false};
+};
+
+struct ServerTracker::Op {
+    uint64_t id;
+    struct Server *srv;
+    uint32_t check;
+    CheckType type;
+    icmp::Prober *prober = nullptr;
+    uint64_t probe = 0;
+    api::ApiClient *client = nullptr;
+    std::string wan;
+    omrt::IpAddr addr;
+};
+
+struct ServerTracker::Server final : ServerEffects {
+    struct Client {
+        std::string wan;
+        omrt::IpAddr addr;
+        std::unique_ptr<api::ApiClient> api;
+    };
+
+    ServerTracker &owner;
+    cfg::Server cfg;
+    ServerMachine machine;
+    core::Timer wake;
+    api::TlsPolicy tls;
+    bool tls_ok = false;
+    api::SharedToken token;
+    std::vector<Client> clients;
+    std::unique_ptr<api::ApiClient> auth;
+    omrt::MonoUs auth_next = 0;
+    std::string prev_status;
+    std::string prev_ip;
+    std::string last_ip;
+    omrt::Health last_health = omrt::Health::Unknown;
+
+    Server(ServerTracker &o, const cfg::Server &c, const ServerParams &p)
+        : owner(o), cfg(c), machine(c.name, p, *this),
+          wake(o.loop_, core::member<Server, &Server::on_wake>, this), tls(o.clock_, &o.pins_)
+    {}
+
+    void on_wake() { machine.on_timer(owner.clock_.mono_us()); }
+    void start_check(uint32_t id, CheckType t, const std::string &wan, const omrt::IpAddr &addr,
+                     int64_t timeout_us) override
+    {
+        owner.start_check(*this, id, t, wan, addr, timeout_us);
+    }
+    void cancel_check(uint32_t id) override { owner.cancel_check(*this, id); }
+    void wake_at(omrt::MonoUs t) override
+    {
+        wake.start(std::max(0.0, double(t - owner.clock_.mono_us()) / omrt::kUsPerS));
+    }
+    void on_server_verdict(const ServerVerdict &v) override { owner.on_verdict(*this, v); }
+};
+
+// --------------------------------------------------------------------------- setup
+
+ServerTracker::ServerTracker(core::Loop &loop, const omrt::Clock &clock, status::Board &board,
+                             hooks::HookRunner *hooks)
+    : loop_(loop), clock_(clock), board_(board), hooks_(hooks),
+      fail_timer_(loop, core::member<ServerTracker, &ServerTracker::on_fail_timer>, this)
+{}
+
+ServerTracker::~ServerTracker()
+{
+    ops_.clear();
+    servers_.clear(); // API clients before the probers' owners
+    wans_.clear();
+}
+
+ServerTracker::Server *ServerTracker::find(const std::string &name)
+{
+    for (auto &s : servers_)
+        if (s->cfg.name == name)
+            return s.get();
+    return nullptr;
+}
+
+bool ServerTracker::has(const std::string &name) const
+{
+    for (const auto &s : servers_)
+        if (s->cfg.name == name)
+            return true;
+    return false;
+}
+
+const ServerMachine *ServerTracker::machine(const std::string &name) const
+{
+    for (const auto &s : servers_)
+        if (s->cfg.name == name)
+            return &s->machine;
+    return nullptr;
+}
+
+void ServerTracker::configure(const cfg::Config &c)
+{
+    opts_ = c.server_opts;
+    enabled_ = c.server_opts.enabled;
+    if (pin_path_ != c.daemon.pin_file) {
+        pin_path_ = c.daemon.pin_file;
+        pins_ = api::PinStore(pin_path_);
+        std::string err;
+        if (!pins_.load(&err))
+            LOGW("servers: certificate pins: %s", err.c_str());
+    }
+    ServerParams p = ServerParams::from_config(c.server_opts);
+    // Drop servers that are gone (or the whole tracker when disabled).
+    servers_.erase(std::remove_if(servers_.begin(), servers_.end(),
+                                  [&](const std::unique_ptr<Server> &s) {
+                                      if (enabled_ && c.find_server(s->cfg.name))
+                                          return false;
+                                      for (auto &op : ops_)
+                                          if (op->srv == s.get())
+                                              op->srv = nullptr;
+                                      return true;
+                                  }),
+                   servers_.end());
+    ops_.erase(std::remove_if(ops_.begin(), ops_.end(),
+                              [](const std::unique_ptr<Op> &op) {
+                                  if (op->srv)
+                                      return false;
+                                  if (op->prober)
+                                      op->prober->cancel(op->probe);
+                                  return true;
+                              }),
+               ops_.end());
+    if (!enabled_)
+        return;
+    for (const cfg::Server &sc : c.servers) {
+        Server *s = find(sc.name);
+        bool fresh = !s;
+        if (!s) {
+            servers_.push_back(std::make_unique<Server>(*this, sc, p));
+            s = servers_.back().get();
+        } else if (!(s->cfg == sc)) {
+            s->cfg = sc;
+            s->clients.clear(); // new credentials, port or policy
+            s->auth.reset();
+            s->token.clear();
+        }
+        api::TlsSettings ts;
+        ts.name = sc.name;
+        ts.policy = policy_of(sc.tls_policy);
+        ts.ca_file = sc.tls_ca_file;
+        ts.pin = sc.tls_pin;
+        std::string err;
+        s->tls_ok = s->tls.setup(ts, &err);
+        if (!s->tls_ok)
+            LOGE("%s: TLS policy %s: %s", sc.name.c_str(), sc.tls_policy.c_str(), err.c_str());
+        // Literal `ip` entries resolve to themselves; names wait for the DNS module.
+        std::vector<ServerEntry> entries;
+        for (const std::string &h : sc.hosts) {
+            ServerEntry e;
+            e.text = h;
+            omrt::IpAddr a;
+            if (omrt::IpAddr::parse(h, a)) {
+                e.addrs.push_back(a);
+            } else {
+                // Keep what DNS gave before, if anything.
+                for (const ServerEntry &old : s->machine.entries())
+                    if (old.text == h)
+                        e = old;
+                if (e.addrs.empty()) {
+                    e.dns_reason = omrt::Reason::pending;
+                    e.dns_message = "not resolved yet";
+                }
+            }
+            entries.push_back(std::move(e));
+        }
+        omrt::MonoUs now = clock_.mono_us();
+        if (!fresh)
+            s->machine.set_params(p, now);
+        s->machine.set_entries(std::move(entries), now);
+        s->machine.set_wans(wan_views_, now);
+        if (started_ && fresh)
+            s->machine.start(now);
+        if (status::ServerState *st = board_.server(sc.name)) {
+            st->master = sc.master;
+            st->backup = sc.backup;
+        }
+    }
+    update_current("configuration");
+}
+
+void ServerTracker::start()
+{
+    started_ = true;
+    if (!enabled_) {
+        LOGI("servers: the server tracker is disabled (omr-tracker.server.enabled 0)");
+        return;
+    }
+    for (auto &s : servers_)
+        s->machine.start(clock_.mono_us());
+}
+
+ServerTracker::Wan *ServerTracker::find_wan(const std::string &name)
+{
+    for (auto &w : wans_)
+        if (w->name == name)
+            return w.get();
+    return nullptr;
+}
+
+void ServerTracker::set_wans(const std::vector<WanView> &wans)
+{
+    wan_views_ = wans;
+    for (const WanView &v : wans) {
+        Wan *w = find_wan(v.name);
+        if (!w) {
+            wans_.push_back(std::make_unique<Wan>());
+            w = wans_.back().get();
+            w->name = v.name;
+        }
+        for (unsigned f = 0; f < 2; f++)
+            if (w->device != v.device || w->src[f] != v.src[f]) {
+                if (w->prober[f])
+                    w->prober[f]->close();
+                w->open_failed[f] = false;
+            }
+        w->device = v.device;
+        w->src[0] = v.src[0];
+        w->src[1] = v.src[1];
+    }
+    for (auto &s : servers_)
+        s->machine.set_wans(wans, clock_.mono_us());
+}
+
+void ServerTracker::set_entries(const std::string &server, std::vector<ServerEntry> entries)
+{
+    Server *s = find(server);
+    if (!s)
+        return;
+    // DDNS: the address in use is about to change; the hooks get the old one too.
+    unsigned idx = 0;
+    omrt::IpAddr before = s->machine.current_addr(&idx);
+    s->machine.set_entries(std::move(entries), clock_.mono_us());
+    if (status::ServerState *st = board_.server(server)) {
+        st->addresses.clear();
+        for (const ServerEntry &e : s->machine.entries())
+            for (const omrt::IpAddr &a : e.addrs)
+                st->addresses.push_back(a.str());
+        board_.changed(true);
+    }
+    (void)before;
+}
+
+bool ServerTracker::recheck(const std::string &name)
+{
+    bool found = false;
+    for (auto &s : servers_)
+        if (name.empty() || s->cfg.name == name) {
+            found = true;
+            s->auth_next = 0;
+            s->machine.trigger(clock_.mono_us(), "recheck");
+        }
+    return found;
+}
+
+void ServerTracker::on_server_probe_failed(const std::string &wan, const omrt::IpAddr &addr)
+{
+    for (auto &s : servers_)
+        for (const ServerEntry &e : s->machine.entries())
+            if (std::find(e.addrs.begin(), e.addrs.end(), addr) != e.addrs.end()) {
+                LOGD("%s: %s does not answer via %s: checking", s->cfg.name.c_str(),
+                     addr.str().c_str(), wan.c_str());
+                s->machine.trigger(clock_.mono_us(), "an interface probe failed");
+            }
+}
+
+// --------------------------------------------------------------------------- checks
+
+icmp::Prober *ServerTracker::prober_for(const std::string &wan, int family)
+{
+    Wan *w = find_wan(wan);
+    if (!w)
+        return nullptr;
+    unsigned f = family == AF_INET ? 0 : 1;
+    if (!w->prober[f])
+        w->prober[f] = std::make_unique<icmp::Prober>(loop_, clock_,
+                                                      static_cast<icmp::ProbeListener &>(*this));
+    if (!w->prober[f]->is_open() && !w->open_failed[f]) {
+        icmp::ProberOptions o;
+        o.name = "servers/" + wan + (f == 0 ? "/ipv4" : "/ipv6");
+        o.family = family;
+        o.device = w->device;
+        o.source = w->src[f];
+        o.tos = 184;
+        std::string err;
+        if (!w->prober[f]->open(o, &err)) {
+            LOGE("%s: cannot open an ICMP socket: %s", o.name.c_str(), err.c_str());
+            w->open_failed[f] = true;
+        }
+    }
+    return w->prober[f].get();
+}
+
+api::ApiClient &ServerTracker::client_for(Server &s, const std::string &wan,
+                                          const omrt::IpAddr &addr)
+{
+    Server::Client *c = nullptr;
+    for (Server::Client &x : s.clients)
+        if (x.wan == wan && x.addr == addr)
+            c = &x;
+    if (!c) {
+        s.clients.push_back(Server::Client{wan, addr, nullptr});
+        c = &s.clients.back();
+        c->api = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
+    }
+    Wan *w = find_wan(wan);
+    api::ApiConfig ac;
+    ac.name = s.cfg.name;
+    ac.target.host = addr.str();
+    ac.target.port = uint16_t(s.cfg.port);
+    ac.target.sni = tls_name_of(s.cfg);
+    ac.target.device = w ? w->device : std::string();
+    ac.target.source = w ? w->src[addr.is_v4() ? 0 : 1].str() : std::string();
+    ac.target.via = wan;
+    ac.username = s.cfg.username;
+    ac.password = s.cfg.password;
+    uint32_t ms = uint32_t(std::max(1u, opts_.timeout_s) * 1000);
+    ac.timeouts.connect_ms = ms;
+    ac.timeouts.handshake_ms = ms;
+    ac.timeouts.response_ms = ms;
+    ac.timeouts.total_ms = ms;
+    c->api->configure(ac);
+    return *c->api;
+}
+
+void ServerTracker::start_check(Server &s, uint32_t id, CheckType t, const std::string &wan,
+                                const omrt::IpAddr &addr, int64_t timeout_us)
+{
+    ops_.push_back(std::make_unique<Op>());
+    Op &op = *ops_.back();
+    op.id = next_op_++;
+    op.srv = &s;
+    op.check = id;
+    op.type = t;
+    op.wan = wan;
+    op.addr = addr;
+    if (t == CheckType::ping) {
+        icmp::Prober *p = prober_for(wan, addr.family);
+        op.prober = p;
+        op.probe = p ? p->send(addr, timeout_us, reinterpret_cast<void *>(uintptr_t(op.id))) : 0;
+        if (op.probe == 0) {
+            // No socket: a prober delivers errors from the loop, so do we (never from
+            // inside the machine's call).
+            op.prober = nullptr;
+            op.client = nullptr;
+        }
+        if (op.probe != 0)
+            return;
+    } else {
+        if (!s.tls_ok) {
+            op.client = nullptr;
+        } else {
+            api::ApiClient &c = client_for(s, wan, addr);
+            if (c.busy())
+                c.cancel();
+            op.client = &c;
+            if (c.check(api::CheckKind::health, &ServerTracker::on_api_result, &op)) {
+                if (status::ServerState *st = board_.server(s.cfg.name))
+                    st->api_checks++;
+                return;
+            }
+            op.client = nullptr;
+        }
+    }
+    // Could not even start (no ICMP socket, unusable TLS policy): the failure is delivered
+    // from the loop, never from inside the machine's call (STYLE.md practice 5).
+    CheckOutcome o;
+    o.ok = false;
+    o.reason = t == CheckType::ping ? omrt::Reason::internal : omrt::Reason::config;
+    o.message = t == CheckType::ping
+                        ? core::strprintf("cannot send ICMP to %s via %s", addr.str().c_str(),
+                                          wan.c_str())
+                        : core::strprintf("the TLS policy of %s is not usable", s.cfg.name.c_str());
+    failed_.push_back(Failed{op.id, o});
+    fail_timer_.start(0.0);
+}
+
+void ServerTracker::on_fail_timer()
+{
+    std::vector<Failed> now;
+    now.swap(failed_);
+    for (const Failed &f : now)
+        finish_op(f.op, f.outcome);
+}
+
+void ServerTracker::cancel_check(Server &s, uint32_t id)
+{
+    (void)s;
+    for (auto it = ops_.begin(); it != ops_.end(); ++it) {
+        Op &op = **it;
+        if (op.srv != &s || op.check != id)
+            continue;
+        if (op.prober)
+            op.prober->cancel(op.probe);
+        if (op.client)
+            op.client->cancel();
+        ops_.erase(it);
+        return;
+    }
+}
+
+void ServerTracker::finish_op(uint64_t op_id, const CheckOutcome &o)
+{
+    auto it = std::find_if(ops_.begin(), ops_.end(),
+                           [op_id](const std::unique_ptr<Op> &x) { return x->id == op_id; });
+    if (it == ops_.end())
+        return;
+    Server *s = (*it)->srv;
+    uint32_t check = (*it)->check;
+    ops_.erase(it);
+    if (s)
+        s->machine.on_check_result(check, o, clock_.mono_us());
+}
+
+void ServerTracker::on_probe_result(const icmp::ProbeResult &r)
+{
+    uint64_t op_id = uint64_t(reinterpret_cast<uintptr_t>(r.cookie));
+    auto it = std::find_if(ops_.begin(), ops_.end(),
+                           [op_id](const std::unique_ptr<Op> &x) { return x->id == op_id; });
+    if (it == ops_.end())
+        return;
+    const Op &op = **it;
+    CheckOutcome o;
+    o.rtt_us = r.rtt_us;
+    switch (r.outcome) {
+    case icmp::Outcome::Reply:
+        o.ok = true;
+        o.reason = omrt::Reason::ok;
+        o.message = core::strprintf("%s answers ICMP via %s in %.1f ms", op.addr.str().c_str(),
+                                    op.wan.c_str(), double(r.rtt_us) / 1000.0);
+        break;
+    case icmp::Outcome::Timeout:
+        o.reason = omrt::Reason::target_timeout;
+        o.message = core::strprintf("no ICMP answer from %s via %s", op.addr.str().c_str(),
+                                    op.wan.c_str());
+        break;
+    case icmp::Outcome::Unreachable:
+        o.reason = omrt::Reason::net_unreachable;
+        o.message = core::strprintf(
+                "%s unreachable via %s (ICMP %s from %s)", op.addr.str().c_str(), op.wan.c_str(),
+                icmp::icmp_type_name(r.from.is_v6() ? icmp::Family::V6 : icmp::Family::V4,
+                                     r.icmp_type, r.icmp_code),
+                r.from.str().c_str());
+        break;
+    case icmp::Outcome::SendError:
+        o.reason = omrt::Reason::net_unreachable;
+        o.message = core::strprintf("cannot send ICMP to %s via %s: %s", op.addr.str().c_str(),
+                                    op.wan.c_str(), std::strerror(r.error));
+        break;
+    }
+    finish_op(op_id, o);
+}
+
+void ServerTracker::on_api_result(void *ctx, const api::CheckResult &r) noexcept
+{
+    Op *op = static_cast<Op *>(ctx);
+    ServerTracker *self = nullptr;
+    if (op->srv)
+        self = &op->srv->owner;
+    if (!self)
+        return;
+    CheckOutcome o;
+    o.ok = r.ok;
+    o.reason = r.ok ? omrt::Reason::ok : r.reason;
+    o.message = r.message;
+    o.rtt_us = r.elapsed_us;
+    op->client = nullptr; // the client is done; cancel must not touch it
+    self->finish_op(op->id, o);
+}
+
+// --------------------------------------------------------------------------- verdicts
+
+void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
+{
+    status::ServerState *st = board_.server(s.cfg.name);
+    if (st) {
+        st->addresses.clear();
+        for (const ServerEntry &e : s.machine.entries())
+            for (const omrt::IpAddr &a : e.addrs)
+                st->addresses.push_back(a.str());
+        st->in_use = v.addr.str();
+        st->checks = s.machine.rounds();
+        st->wans.clear();
+        for (const LaneResult &l : v.lanes) {
+            status::ServerWan w;
+            w.wan = l.wan;
+            w.addr = l.addr.str();
+            w.ok = l.api_ok || l.ping_ok;
+            w.reason = l.reason;
+            w.message = l.message;
+            w.rtt_ms = l.rtt_us >= 0 ? double(l.rtt_us) / 1000.0 : NAN;
+            st->wans.push_back(w);
+        }
+    }
+    board_.set_server_verdict(s.cfg.name, v.status, v.reason, v.message);
+    board_.changed(false);
+    std::string ip = v.addr.str();
+    if (v.transition) {
+        LOGN("%s is now %s: %s: %s", s.cfg.name.c_str(), omrt::health_name(v.status),
+             omrt::reason_name(v.reason), v.message.c_str());
+        // §5.2 step 4's wording, under its tag.
+        if (v.status == omrt::Health::Error && v.prev == omrt::Health::Ok)
+            core::log_write_tag(LOG_NOTICE, kTag, "%s server %s down (%s)",
+                                s.cfg.master ? "Master" : "Backup", s.cfg.name.c_str(), ip.c_str());
+    }
+    s.last_health = v.status;
+    bool addr_changed = !s.last_ip.empty() && s.last_ip != ip && v.status == omrt::Health::Ok;
+    if (addr_changed)
+        LOGN("%s: now using %s (was %s)", s.cfg.name.c_str(), ip.c_str(), s.last_ip.c_str());
+    if (v.status == omrt::Health::Ok) {
+        if (addr_changed)
+            s.prev_ip = s.last_ip;
+        s.last_ip = ip;
+    }
+    std::string before = current_;
+    update_current(v.transition ? "status" : "check");
+    if (v.transition && current_ == before)
+        run_hooks(s, "status");
+    else if (addr_changed && current_ == before)
+        run_hooks(s, "address");
+    maybe_auth(s, v);
+}
+
+void ServerTracker::maybe_auth(Server &s, const ServerVerdict &v)
+{
+    // Confirm the credentials through an answering lane: POST /token (when no token is
+    // cached), then GET /status with it. A refusal is reported, never a failover cause.
+    if (!api_type(opts_.type) || v.status != omrt::Health::Ok || s.auth_next > clock_.mono_us())
+        return;
+    const LaneResult *lane = nullptr;
+    for (const LaneResult &l : v.lanes)
+        if (l.api_ok) {
+            lane = &l;
+            break;
+        }
+    if (!lane || (s.auth && s.auth->busy()))
+        return;
+    if (!s.auth)
+        s.auth = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
+    api::ApiClient &c = client_for(s, lane->wan, lane->addr);
+    s.auth->configure(c.config());
+    s.auth_next = clock_.mono_us() + kAuthRetryUs;
+    if (s.auth->check(api::CheckKind::status, &ServerTracker::on_auth_result, &s))
+        if (status::ServerState *st = board_.server(s.cfg.name))
+            st->api_checks++;
+}
+
+void ServerTracker::on_auth_result(void *ctx, const api::CheckResult &r) noexcept
+{
+    Server *s = static_cast<Server *>(ctx);
+    ServerTracker &self = s->owner;
+    omrt::MonoUs now = self.clock_.mono_us();
+    if (r.ok) {
+        s->auth_next = now + kAuthPeriodUs;
+        if (r.token_renewed)
+            LOGN("%s: the API no longer accepted our token (restarted?); got a new one",
+                 s->cfg.name.c_str());
+        s->machine.set_auth(omrt::Reason::ok, std::string(), now);
+    } else if (r.reason == omrt::Reason::api_auth_rejected) {
+        LOGW("%s: %s", s->cfg.name.c_str(), r.message.c_str());
+        s->machine.set_auth(r.reason, r.message, now);
+    } else {
+        LOGI("%s: credentials not checked: %s", s->cfg.name.c_str(), r.message.c_str());
+    }
+}
+
+void ServerTracker::update_current(const char *why)
+{
+    (void)why;
+    std::vector<ServerRole> roles;
+    for (const auto &s : servers_) {
+        ServerRole r;
+        r.name = s->cfg.name;
+        r.master = s->cfg.master;
+        r.backup = s->cfg.backup;
+        r.status = s->machine.status();
+        unsigned e;
+        r.addr = s->machine.current_addr(&e);
+        roles.push_back(r);
+    }
+    std::string next = pick_current(roles, current_);
+    if (next == current_)
+        return;
+    std::string prev = current_;
+    current_ = next;
+    Server *to = find(next);
+    Server *from = find(prev);
+    if (to && !prev.empty()) {
+        std::string ip = to->machine.current_addr(nullptr).str();
+        if (to->cfg.master)
+            core::log_write_tag(LOG_NOTICE, kTag, "Master server %s up (%s), set it back",
+                                next.c_str(), ip.c_str());
+        else
+            core::log_write_tag(LOG_NOTICE, kTag, "Use backup server %s (%s)", next.c_str(),
+                                ip.c_str());
+    }
+    for (auto &s : servers_)
+        if (status::ServerState *st = board_.server(s->cfg.name)) {
+            bool cur = s->cfg.name == current_;
+            if (cur && !st->current && !prev.empty())
+                st->failovers++;
+            st->current = cur;
+        }
+    board_.changed(true);
+    if (!prev.empty()) {
+        if (from)
+            run_hooks(*from, "current");
+        if (to)
+            run_hooks(*to, "current");
+    }
+}
+
+void ServerTracker::run_hooks(Server &s, const char *event)
+{
+    if (!hooks_)
+        return;
+    unsigned idx = 0;
+    omrt::IpAddr a = s.machine.current_addr(&idx);
+    const status::ServerState *st = board_.server(s.cfg.name);
+    hooks::HookEnv e;
+    auto set = [&e](const char *name, const std::string &value) {
+        (void)e.set(std::string("OMR_TRACKER_") + name, value);
+    };
+    set("EVENT", event);
+    set("SERVER", s.cfg.name);
+    set("SERVER_IP", a.str());
+    set("SERVER_PREV_IP", s.prev_ip);
+    set("SERVER_HOST", idx < s.cfg.hosts.size() ? s.cfg.hosts[idx] : std::string());
+    set("SERVER_INDEX", core::strprintf("%u", idx));
+    set("SERVER_PORT", core::strprintf("%u", s.cfg.port));
+    set("SERVER_MASTER", s.cfg.master ? "1" : "0");
+    set("SERVER_BACKUP", s.cfg.backup ? "1" : "0");
+    set("SERVER_CURRENT", s.cfg.name == current_ ? "1" : "0");
+    set("STATUS", word(s.machine.status()));
+    set("PREV_STATUS", s.prev_status);
+    set("REASON", st ? omrt::reason_name(st->reason) : "pending");
+    set("STATUS_MSG", st ? st->message : std::string());
+    s.prev_status = word(s.machine.status());
+    hooks_->request(s.cfg.name, std::move(e), hooks::RunKind::Transition);
+}
+
+} // namespace sched
