@@ -9,7 +9,6 @@
 #include <string_view>
 #include <vector>
 
-
 namespace dns {
 
 // The project's one address type (include/omrt/ipaddr.h): copyable, comparable, ordered

@@ -751,4 +751,3 @@ TEST(NetlinkParseControl, Framing)
         EXPECT_EQ(st.messages, 0u);
     }
 }
-
