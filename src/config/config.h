@@ -182,6 +182,15 @@ struct DaemonOptions {
     // Trust-on-first-use certificate pins (tls_policy pin); on flash, written only when a
     // server is first seen.
     std::string pin_file = "/etc/omr-trackerd.pins";
+    // DNS (DESIGN.md "DNS"): where names are resolved and how long answers are trusted.
+    std::string dns_resolv_conf = "/etc/resolv.conf";
+    std::string dns_resolv_auto = "/tmp/resolv.conf.d/resolv.conf.auto"; // netifd, per WAN
+    std::string dns_hosts_file = "/etc/hosts";
+    bool dns_per_wan = false; // resolve through each WAN, bound to its device
+    unsigned dns_ttl_floor_s = 5;
+    unsigned dns_ttl_ceiling_s = 3600;
+    bool dns_serve_stale = true;
+    unsigned dns_timeout_s = 2;
 
     bool operator==(const DaemonOptions &o) const;
 };

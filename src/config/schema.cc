@@ -168,6 +168,24 @@ const OptionSpec kTable[] = {
      "/usr/share/omr/server-post-tracking.d", &D::server_hooks_dir},
     {"pin_file", K_DAEMON, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
      "/etc/omr-trackerd.pins", &D::pin_file},
+    {"dns_resolv_conf", K_DAEMON, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
+     "/etc/resolv.conf", &D::dns_resolv_conf},
+    {"dns_resolv_auto", K_DAEMON, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
+     "/tmp/resolv.conf.d/resolv.conf.auto", &D::dns_resolv_auto},
+    {"dns_hosts_file", K_DAEMON, VType::path, Use::live, 0, 0, 0, nullptr, nullptr,
+     "/etc/hosts", &D::dns_hosts_file},
+    {"dns_per_wan", K_DAEMON, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr, "0",
+     &D::dns_per_wan},
+    // Floor 5 s: a TTL of 0-1 s must not become a query per check; ceiling 1 h: a day-long
+    // TTL must not hide a VPS move for a day (forced refreshes cover it sooner).
+    {"dns_ttl_floor", K_DAEMON, VType::uint, Use::live, 0, 1, 3600, kSec, nullptr, "5",
+     &D::dns_ttl_floor_s},
+    {"dns_ttl_ceiling", K_DAEMON, VType::uint, Use::live, 0, 1, 604800, kSec, nullptr, "3600",
+     &D::dns_ttl_ceiling_s},
+    {"dns_serve_stale", K_DAEMON, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr, "1",
+     &D::dns_serve_stale},
+    {"dns_timeout", K_DAEMON, VType::uint, Use::live, 0, 1, 30, kSec, nullptr, "2",
+     &D::dns_timeout_s},
     {"hook_timeout", K_DAEMON, VType::uint, Use::live, 0, 1, 3600, kSec, nullptr, "300",
      &D::hook_timeout_s},
 };
@@ -474,6 +492,10 @@ void store(const OptionSpec &s, const Value &v, const Target &t)
         if (t.dm)
             t.dm->*b.p.du = v.u;
         break;
+    case Bind::dm_bool:
+        if (t.dm)
+            t.dm->*b.p.db = v.b;
+        break;
     }
 }
 
@@ -540,6 +562,11 @@ bool current_values(const OptionSpec &s, const Target &t, std::vector<std::strin
         if (!t.dm)
             return false;
         num(t.dm->*b.p.du);
+        return true;
+    case Bind::dm_bool:
+        if (!t.dm)
+            return false;
+        flag(t.dm->*b.p.db);
         return true;
     }
     return false;

@@ -65,6 +65,7 @@ struct Bind {
         srv_check,
         dm_str,
         dm_uint,
+        dm_bool,
     };
     union Ptr {
         constexpr Ptr() : tu(nullptr) {}
@@ -79,6 +80,7 @@ struct Bind {
         constexpr Ptr(ServerCheck ServerTrackerOptions::*m) : sc(m) {}
         constexpr Ptr(std::string DaemonOptions::*m) : ds(m) {}
         constexpr Ptr(unsigned DaemonOptions::*m) : du(m) {}
+        constexpr Ptr(bool DaemonOptions::*m) : db(m) {}
         unsigned TrackerOptions::*tu;
         bool TrackerOptions::*tb;
         std::string TrackerOptions::*ts;
@@ -90,6 +92,7 @@ struct Bind {
         ServerCheck ServerTrackerOptions::*sc;
         std::string DaemonOptions::*ds;
         unsigned DaemonOptions::*du;
+        bool DaemonOptions::*db;
     };
     Kind kind;
     Ptr p;
@@ -111,6 +114,7 @@ private:
     static constexpr Kind kind_of(ServerCheck ServerTrackerOptions::*) { return srv_check; }
     static constexpr Kind kind_of(std::string DaemonOptions::*) { return dm_str; }
     static constexpr Kind kind_of(unsigned DaemonOptions::*) { return dm_uint; }
+    static constexpr Kind kind_of(bool DaemonOptions::*) { return dm_bool; }
 };
 
 struct OptionSpec {

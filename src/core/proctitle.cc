@@ -81,9 +81,8 @@ bool prctl_method(const std::string &block)
         std::memcpy(nb, block.data(), need);
         if (!(set_mm(PR_SET_MM_ARG_START, nb) && set_mm(PR_SET_MM_ARG_END, nb + need)) &&
             !(set_mm(PR_SET_MM_ARG_END, nb + need) && set_mm(PR_SET_MM_ARG_START, nb))) {
-            // The kernel may still point at the old buffer (or the original area): both
-            // stay mapped and untouched, so whatever it shows is still readable.
-            munmap(m, cap);
+            // Not unmapped: had one of the four calls succeeded, the kernel could point
+            // into it. One page, once (prctl is not tried again).
             return false;
         }
         if (g.buf)

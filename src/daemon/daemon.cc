@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include "core/json.h"
 #include "core/log.h"
 #include "omrt/version.h"
 
@@ -71,7 +72,7 @@ Daemon::~Daemon()
 {
     if (control_)
         control_->close();
-    servers_.reset();  // before the hook runners it uses
+    servers_.reset();  // before the hook runners and the address book it uses
     trackers_.clear(); // before the hook runner and the netlink monitor they use
 }
 
@@ -202,10 +203,20 @@ void Daemon::apply(cfg::Config &&next, bool first)
     else if (next.daemon.server_hooks_dir != config_.daemon.server_hooks_dir ||
              next.daemon.hook_timeout_s != config_.daemon.hook_timeout_s)
         server_hooks_->set_options(sho);
+    if (!book_) {
+        book_ = std::make_unique<sched::AddressBook>(loop_, clock_,
+                                                     static_cast<sched::AddressListener &>(*this));
+        board_.set_extension(static_cast<status::BoardExtension *>(this));
+    }
+    std::vector<std::pair<std::string, std::string>> wans;
+    for (const cfg::Interface &i : next.interfaces)
+        wans.push_back({i.name, i.net.device});
+    book_->configure(next, wans);
     sync_trackers(next, changed);
     if (!servers_) {
         servers_ =
                 std::make_unique<sched::ServerTracker>(loop_, clock_, board_, server_hooks_.get());
+        servers_->set_address_book(book_.get());
         servers_->configure(next);
         servers_->start();
     } else {
@@ -251,26 +262,34 @@ sched::IfaceTracker *Daemon::find_tracker(const std::string &name)
 
 void Daemon::feed_targets(sched::IfaceTracker &t, const cfg::Config &c)
 {
-    // The VPS addresses every interface probes first (§3.2 step 6.1): literal entries of
-    // every enabled server's `ip` list.
+    auto resolve = [this](const std::string &h) {
+        if (book_)
+            return book_->lookup(h).addrs;
+        std::vector<omrt::IpAddr> v;
+        omrt::IpAddr a;
+        if (omrt::IpAddr::parse(h, a))
+            v.push_back(a);
+        return v;
+    };
+    // The VPS addresses every interface probes first (§3.2 step 6.1): every address of
+    // every `ip` entry of every enabled server.
     std::vector<sched::Target> servers[2];
     for (const cfg::Server &s : c.servers)
-        for (const std::string &h : s.hosts) {
-            omrt::IpAddr a;
-            if (omrt::IpAddr::parse(h, a))
+        for (const std::string &h : s.hosts)
+            for (const omrt::IpAddr &a : resolve(h))
                 servers[a.is_v4() ? sched::kV4 : sched::kV6].push_back(sched::Target{a, s.name});
-        }
-    // The public hosts, in configured order (the rotation starts at the first).
+    // The public hosts, in configured order (the rotation starts at the first); a name
+    // stands for its first address of the list's family.
     const cfg::Interface *i = c.find_interface(t.name());
     std::vector<sched::Target> hosts[2];
-    if (i) {
+    if (i)
         for (unsigned f = 0; f < 2; f++)
-            for (const std::string &h : f == sched::kV4 ? i->opts.hosts : i->opts.hosts6) {
-                omrt::IpAddr a;
-                if (omrt::IpAddr::parse(h, a))
-                    hosts[f].push_back(sched::Target{a, h});
-            }
-    }
+            for (const std::string &h : f == sched::kV4 ? i->opts.hosts : i->opts.hosts6)
+                for (const omrt::IpAddr &a : resolve(h))
+                    if (a.is_v4() == (f == sched::kV4)) {
+                        hosts[f].push_back(sched::Target{a, h});
+                        break;
+                    }
     for (unsigned f = 0; f < 2; f++) {
         t.set_servers(f, std::move(servers[f]));
         t.set_hosts(f, std::move(hosts[f]));
@@ -310,6 +329,49 @@ void Daemon::on_iface_verdict(const std::string &iface, const sched::Verdict &v)
     (void)iface;
     (void)v;
     update_wans();
+}
+
+void Daemon::on_iface_link_changed(const std::string &iface)
+{
+    update_wans();
+    if (book_)
+        book_->refresh_wan(iface, "WAN changed");
+}
+
+void Daemon::on_addresses_changed(const std::string &host,
+                                  const std::vector<omrt::IpAddr> &old_addrs,
+                                  const std::vector<omrt::IpAddr> &new_addrs)
+{
+    (void)host;
+    (void)old_addrs;
+    (void)new_addrs;
+    // The DNS module logged the change (old -> new, via which server and WAN). Point every
+    // consumer at the new addresses: the servers (checked at once) and the interface
+    // trackers' VPS and host targets.
+    if (servers_)
+        servers_->refresh_entries();
+    for (auto &t : trackers_)
+        feed_targets(*t, config_);
+}
+
+void Daemon::write_server_extra(core::JsonWriter &w, const status::ServerState &s)
+{
+    const cfg::Server *sc = config_.find_server(s.name);
+    if (!sc || !book_)
+        return;
+    w.key("dns");
+    w.begin_array();
+    for (const std::string &h : sc->hosts) {
+        omrt::IpAddr a;
+        if (omrt::IpAddr::parse(h, a))
+            continue;
+        w.begin_object();
+        w.kv("entry", h);
+        w.key("resolvers");
+        book_->write_json(w, h);
+        w.end_object();
+    }
+    w.end_array();
 }
 
 void Daemon::update_wans()

@@ -29,7 +29,9 @@ struct Options {
 
 class Daemon final : public status::ControlHandler,
                      private hooks::HookListener,
-                     private sched::IfaceObserver {
+                     private sched::IfaceObserver,
+                     private sched::AddressListener,
+                     private status::BoardExtension {
 public:
     Daemon(core::Loop &loop, const omrt::Clock &clock, const Options &opts);
     ~Daemon();
@@ -51,6 +53,12 @@ private:
     void on_run_finished(const std::string &key) override;
     // sched::IfaceObserver
     void on_iface_verdict(const std::string &iface, const sched::Verdict &v) override;
+    void on_iface_link_changed(const std::string &iface) override;
+    // sched::AddressListener
+    void on_addresses_changed(const std::string &host, const std::vector<omrt::IpAddr> &old_addrs,
+                              const std::vector<omrt::IpAddr> &new_addrs) override;
+    // status::BoardExtension
+    void write_server_extra(core::JsonWriter &w, const status::ServerState &s) override;
     void update_wans();
 
     // Builds, updates and removes interface trackers to match |next|.
@@ -82,6 +90,7 @@ private:
     nl::Monitor netlink_;
     bool netlink_ok_ = false;
     std::unique_ptr<hooks::HookRunner> hooks_;
+    std::unique_ptr<sched::AddressBook> book_;
     sched::TrackerServices services_;
     std::vector<std::unique_ptr<sched::IfaceTracker>> trackers_;
     std::unique_ptr<hooks::HookRunner> server_hooks_;

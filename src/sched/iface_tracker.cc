@@ -217,6 +217,9 @@ void IfaceTracker::on_link_change(const nl::LinkChange &change)
         machine_.on_link(down, svc_.clock.mono_us());
     }
     refresh_link();
+    if (svc_.observer && (change.what & (nl::kUp | nl::kDown | nl::kAddressChanged |
+                                         nl::kGatewayChanged | nl::kAppeared)))
+        svc_.observer->on_iface_link_changed(iface_.name);
 }
 
 // --------------------------------------------------------------------------- effects

@@ -38,6 +38,8 @@ struct TrackerServices {
 class IfaceObserver {
 public:
     virtual void on_iface_verdict(const std::string &iface, const Verdict &v) = 0;
+    // Netlink saw the WAN change (up, down, new address or gateway).
+    virtual void on_iface_link_changed(const std::string &iface) = 0;
 
 protected:
     ~IfaceObserver() = default;

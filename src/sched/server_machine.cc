@@ -61,7 +61,8 @@ bool ServerMachine::lane_ok(const LaneResult &l) const
     case cfg::ServerCheck::ping:
         return l.ping_ok;
     case cfg::ServerCheck::apiping:
-        return l.api_ok || l.ping_ok;
+        // API first; ICMP counts only once the API has failed (§5.2 step 3).
+        return l.api_ok || (l.ping_ok && l.api_tried);
     case cfg::ServerCheck::none:
         return true;
     }
@@ -294,6 +295,11 @@ void ServerMachine::start_round(omrt::MonoUs now, const char *why)
         publish(now, true);
         return;
     }
+    bool resolving = !entries_.empty();
+    for (const ServerEntry &e : entries_)
+        resolving = resolving && e.addrs.empty() && e.dns_reason == omrt::Reason::pending;
+    if (resolving)
+        return; // the first answer starts a round (set_entries); no false ERROR before it
     if (lanes_.empty()) {
         publish(now, false);
         return;
@@ -310,6 +316,7 @@ void ServerMachine::launch_attempt(unsigned l, omrt::MonoUs now)
     LaneResult &L = lanes_[l];
     if (wants_api()) {
         L.api_ok = false;
+        L.api_tried = false;
         send(CheckType::api, l, false, attempts_[l], p_.timeout_us);
     }
     if (wants_ping()) {
@@ -344,8 +351,8 @@ void ServerMachine::finish_round(omrt::MonoUs now)
     bool any_ok = false;
     for (const LaneResult &l : lanes_)
         any_ok = any_ok || lane_ok(l);
-    if (!decided_ || (any_ok != (status_ == omrt::Health::Ok)))
-        publish(now, any_ok);
+    // Always: the status shows every lane's outcome of this round (which WAN reaches it).
+    publish(now, any_ok);
     decided_ = true;
     next_round_ = now + p_.interval_us;
 }
@@ -426,13 +433,19 @@ void ServerMachine::publish(omrt::MonoUs now, bool success)
     } else if (success) {
         // The first answering lane in `ip` entry order, WAN order: what the shell's
         // master pass would have picked (§5.2 step 4: the index of the working entry).
+        // The address in use stays while it answers: no hopping between A and AAAA (or
+        // between lanes answering in a different order), which would look like a move.
         const LaneResult *best = nullptr;
         unsigned best_entry = 0;
-        for (unsigned l = 0; l < lanes_.size(); l++)
+        for (unsigned l = 0; l < lanes_.size() && !best; l++)
+            if (lane_ok(lanes_[l]) && lanes_[l].addr == last_ok_addr_) {
+                best = &lanes_[l];
+                best_entry = lane_entry_[l];
+            }
+        for (unsigned l = 0; l < lanes_.size() && !best; l++)
             if (lane_ok(lanes_[l])) {
                 best = &lanes_[l];
                 best_entry = lane_entry_[l];
-                break;
             }
         v.status = omrt::Health::Ok;
         v.reason = omrt::Reason::ok;
@@ -512,6 +525,11 @@ void ServerMachine::publish(omrt::MonoUs now, bool success)
 
 std::string pick_current(const std::vector<ServerRole> &servers, const std::string &previous)
 {
+    // A master not checked yet is given its first verdict before anything else is used.
+    for (const ServerRole &s : servers)
+        if (s.master && s.status == omrt::Health::Unknown &&
+            (previous.empty() || previous == s.name))
+            return s.name;
     for (const ServerRole &s : servers)
         if (s.master && s.status == omrt::Health::Ok)
             return s.name;

@@ -210,26 +210,7 @@ void ServerTracker::configure(const cfg::Config &c)
         s->tls_ok = s->tls.setup(ts, &err);
         if (!s->tls_ok)
             LOGE("%s: TLS policy %s: %s", sc.name.c_str(), sc.tls_policy.c_str(), err.c_str());
-        // Literal `ip` entries resolve to themselves; names wait for the DNS module.
-        std::vector<ServerEntry> entries;
-        for (const std::string &h : sc.hosts) {
-            ServerEntry e;
-            e.text = h;
-            omrt::IpAddr a;
-            if (omrt::IpAddr::parse(h, a)) {
-                e.addrs.push_back(a);
-            } else {
-                // Keep what DNS gave before, if anything.
-                for (const ServerEntry &old : s->machine.entries())
-                    if (old.text == h)
-                        e = old;
-                if (e.addrs.empty()) {
-                    e.dns_reason = omrt::Reason::pending;
-                    e.dns_message = "not resolved yet";
-                }
-            }
-            entries.push_back(std::move(e));
-        }
+        std::vector<ServerEntry> entries = entries_of(sc);
         omrt::MonoUs now = clock_.mono_us();
         if (!fresh)
             s->machine.set_params(p, now);
@@ -254,6 +235,48 @@ void ServerTracker::start()
     }
     for (auto &s : servers_)
         s->machine.start(clock_.mono_us());
+}
+
+std::vector<ServerEntry> ServerTracker::entries_of(const cfg::Server &sc) const
+{
+    // Literal `ip` entries resolve to themselves; names come from the address book.
+    std::vector<ServerEntry> entries;
+    for (const std::string &h : sc.hosts) {
+        ServerEntry e;
+        e.text = h;
+        omrt::IpAddr a;
+        if (omrt::IpAddr::parse(h, a)) {
+            e.addrs.push_back(a);
+        } else if (book_) {
+            HostAddresses r = book_->lookup(h);
+            e.addrs = r.addrs;
+            e.dns_reason = r.addrs.empty() ? r.reason : omrt::Reason::ok;
+            e.dns_message = r.message;
+        } else {
+            e.dns_reason = omrt::Reason::dns_no_servers;
+            e.dns_message = "no resolver";
+        }
+        entries.push_back(std::move(e));
+    }
+    return entries;
+}
+
+void ServerTracker::refresh_entries()
+{
+    omrt::MonoUs now = clock_.mono_us();
+    for (auto &s : servers_) {
+        s->machine.set_entries(entries_of(s->cfg), now);
+        if (status::ServerState *st = board_.server(s->cfg.name)) {
+            std::vector<std::string> addrs;
+            for (const ServerEntry &e : s->machine.entries())
+                for (const omrt::IpAddr &a : e.addrs)
+                    addrs.push_back(a.str());
+            if (addrs != st->addresses) {
+                st->addresses = addrs;
+                board_.changed(true);
+            }
+        }
+    }
 }
 
 ServerTracker::Wan *ServerTracker::find_wan(const std::string &name)
@@ -286,25 +309,6 @@ void ServerTracker::set_wans(const std::vector<WanView> &wans)
     }
     for (auto &s : servers_)
         s->machine.set_wans(wans, clock_.mono_us());
-}
-
-void ServerTracker::set_entries(const std::string &server, std::vector<ServerEntry> entries)
-{
-    Server *s = find(server);
-    if (!s)
-        return;
-    // DDNS: the address in use is about to change; the hooks get the old one too.
-    unsigned idx = 0;
-    omrt::IpAddr before = s->machine.current_addr(&idx);
-    s->machine.set_entries(std::move(entries), clock_.mono_us());
-    if (status::ServerState *st = board_.server(server)) {
-        st->addresses.clear();
-        for (const ServerEntry &e : s->machine.entries())
-            for (const omrt::IpAddr &a : e.addrs)
-                st->addresses.push_back(a.str());
-        board_.changed(true);
-    }
-    (void)before;
 }
 
 bool ServerTracker::recheck(const std::string &name)
@@ -569,6 +573,10 @@ void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
             core::log_write_tag(LOG_NOTICE, kTag, "%s server %s down (%s)",
                                 s.cfg.master ? "Master" : "Backup", s.cfg.name.c_str(), ip.c_str());
     }
+    // A server that stops answering may have moved (DDNS): ask DNS again now.
+    if (v.transition && v.status == omrt::Health::Error && book_)
+        for (const std::string &h : s.cfg.hosts)
+            book_->refresh(h, "server check failed");
     s.last_health = v.status;
     bool addr_changed = !s.last_ip.empty() && s.last_ip != ip && v.status == omrt::Health::Ok;
     if (addr_changed)

@@ -13,6 +13,7 @@
 #include "hooks/runner.h"
 #include "icmp/prober.h"
 #include "omrt/clock.h"
+#include "sched/address_book.h"
 #include "sched/server_machine.h"
 #include "status/board.h"
 
@@ -30,14 +31,16 @@ public:
     ServerTracker(const ServerTracker &) = delete;
     ServerTracker &operator=(const ServerTracker &) = delete;
 
+    // Names of `ip` entries are resolved through |book| (may be null: literals only).
+    void set_address_book(AddressBook *book) { book_ = book; }
+    // Re-reads the addresses of every entry of every server from the address book.
+    void refresh_entries();
     // The servers and their options (start and reload). Unchanged servers keep their
     // state; `enabled 0` in the server section stops the tracker.
     void configure(const cfg::Config &c);
     void start();
     // The WANs to check through (from the interface trackers).
     void set_wans(const std::vector<WanView> &wans);
-    // Resolved `ip` entries of one server (literal entries are resolved by configure()).
-    void set_entries(const std::string &server, std::vector<ServerEntry> entries);
     // Check now: every server (|name| empty) or one; false if unknown.
     bool recheck(const std::string &name);
     // An interface tracker's probe of a server address failed: worth a look now.
@@ -67,6 +70,7 @@ private:
     Wan *find_wan(const std::string &name);
     icmp::Prober *prober_for(const std::string &wan, int family);
     Server *find(const std::string &name);
+    std::vector<ServerEntry> entries_of(const cfg::Server &sc) const;
     void finish_op(uint64_t op_id, const CheckOutcome &o);
     void on_fail_timer();
 
@@ -74,6 +78,7 @@ private:
     const omrt::Clock &clock_;
     status::Board &board_;
     hooks::HookRunner *hooks_;
+    AddressBook *book_ = nullptr;
     cfg::ServerTrackerOptions opts_;
     bool enabled_ = true;
     bool started_ = false;

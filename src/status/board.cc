@@ -39,7 +39,7 @@ void write_iface(core::JsonWriter &w, IfaceState &i, omrt::MonoUs now)
     w.end_object();
 }
 
-void write_server(core::JsonWriter &w, const ServerState &s)
+void write_server(core::JsonWriter &w, const ServerState &s, BoardExtension *ext)
 {
     w.key(s.name);
     w.begin_object();
@@ -76,6 +76,8 @@ void write_server(core::JsonWriter &w, const ServerState &s)
         w.end_object();
     }
     w.end_array();
+    if (ext)
+        ext->write_server_extra(w, s);
     w.end_object();
 }
 
@@ -382,7 +384,7 @@ void Board::write_json(core::JsonWriter &w)
     w.key("servers");
     w.begin_object();
     for (const ServerState &s : servers_)
-        write_server(w, s);
+        write_server(w, s, ext_);
     w.end_object();
 
     core::ProcStat ps = core::read_proc_self();

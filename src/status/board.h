@@ -95,6 +95,15 @@ struct ServerState {
     uint64_t failovers = 0;      // times it became current after another one
 };
 
+// Adds module-specific fields to a server's JSON object (the DNS diagnosis).
+class BoardExtension {
+public:
+    virtual void write_server_extra(core::JsonWriter &w, const ServerState &s) = 0;
+
+protected:
+    ~BoardExtension() = default;
+};
+
 // Receives each significant change (watch clients of the control socket).
 class BoardListener {
 public:
@@ -145,6 +154,7 @@ public:
     // Listeners are called once per loop iteration that made significant changes, after
     // the status file was written. A listener may remove itself (or another one) while
     // being called; it must not destroy the Board.
+    void set_extension(BoardExtension *e) { ext_ = e; }
     void add_listener(BoardListener *l);
     void remove_listener(BoardListener *l);
 
@@ -167,6 +177,7 @@ private:
     std::vector<IfaceState> ifaces_;
     std::vector<ServerState> servers_;
     std::vector<BoardListener *> listeners_;
+    BoardExtension *ext_ = nullptr;
     std::string status_file_;
     double metrics_interval_s_ = 5.0;
     bool dirty_ = false;

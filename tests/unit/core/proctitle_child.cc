@@ -7,7 +7,6 @@
 // Exits at end of input. The words never appear in its own argv, so a match of `pgrep -f`
 // proves the title was set.
 #include "core/proctitle.h"
-#include "core/str.h"
 
 #include <cstdio>
 #include <cstdlib>
