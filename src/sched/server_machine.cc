@@ -8,6 +8,10 @@ namespace sched {
 
 namespace {
 
+// The checks time out after `timeout` themselves; the round's verdict waits a little
+// longer so those results (with their reasons) are in when it is made.
+constexpr int64_t kDecisionGraceUs = 250 * 1000;
+
 // When every lane failed, the reason that says most about the server: one that proves
 // the server was reached (a refusal, an HTTP error, a TLS problem) beats one that only
 // says a path failed.
@@ -166,7 +170,7 @@ void ServerMachine::on_timer(omrt::MonoUs now)
     if (!started_)
         return;
     if (round_) {
-        if (!decided_ && now >= round_start_ + p_.timeout_us)
+        if (!decided_ && now >= round_start_ + p_.timeout_us + kDecisionGraceUs)
             round_deadline(now);
         for (unsigned l = 0; round_ && l < lanes_.size(); l++)
             if (next_try_[l] && next_try_[l] <= now) {
@@ -389,7 +393,7 @@ void ServerMachine::schedule_wake()
     omrt::MonoUs t = INT64_MAX;
     if (round_) {
         if (!decided_)
-            t = std::min(t, round_start_ + p_.timeout_us);
+            t = std::min(t, round_start_ + p_.timeout_us + kDecisionGraceUs);
         for (omrt::MonoUs n : next_try_)
             if (n)
                 t = std::min(t, n);

@@ -630,7 +630,11 @@ void ServerTracker::on_auth_result(void *ctx, const api::CheckResult &r) noexcep
             LOGN("%s: the API no longer accepted our token (restarted?); got a new one",
                  s->cfg.name.c_str());
         s->machine.set_auth(omrt::Reason::ok, std::string(), now);
-    } else if (r.reason == omrt::Reason::api_auth_rejected) {
+    } else if (r.reason == omrt::Reason::api_auth_rejected ||
+               r.reason == omrt::Reason::http_status ||
+               r.reason == omrt::Reason::http_bad_response) {
+        // The API answers but cannot be used: say so (the "Can't get vps token" of the
+        // shell, with the reason), without calling the server down.
         LOGW("%s: %s", s->cfg.name.c_str(), r.message.c_str());
         s->machine.set_auth(r.reason, r.message, now);
     } else {
