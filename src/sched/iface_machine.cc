@@ -134,6 +134,11 @@ void IfaceMachine::on_link(const LinkView &link, omrt::MonoUs now)
         return;
     bool was_ok = p_.always_up || (old.device_present && old.usable);
     if (!link_ok()) {
+        if (was_ok || up_hold_until_) {
+            downs_[0] = downs_[1];
+            downs_[1] = now;
+        }
+        up_hold_until_ = 0;
         // Decide at once: no waiting for probe timeouts (the point of netlink).
         if (!link.device_present)
             immediate_verdict(omrt::Reason::no_device,
@@ -155,7 +160,14 @@ void IfaceMachine::on_link(const LinkView &link, omrt::MonoUs now)
         return;
     // Link up, new address or new gateway: probe now, with short retry spacing; the first
     // loss after a link-up is ARP/ND warm-up and is forgiven (one extra attempt).
-    forgive_ = !was_ok;
+    forgive_ = forgive_ || !was_ok;
+    if (!was_ok && now - downs_[0] < p_.flap_window_us) {
+        // Flapping: wait for the link to stay up a moment (on_timer), keep ERROR meanwhile.
+        up_hold_until_ = now + p_.flap_hold_us;
+        schedule_wake();
+        return;
+    }
+    up_hold_until_ = 0;
     start_cycle(now, true);
 }
 
@@ -163,6 +175,13 @@ void IfaceMachine::on_timer(omrt::MonoUs now)
 {
     if (!started_)
         return;
+    if (up_hold_until_ && now >= up_hold_until_) {
+        up_hold_until_ = 0;
+        if (link_ok()) {
+            start_cycle(now, true);
+            return;
+        }
+    }
     if (running_) {
         for (unsigned f = 0; f < 2; f++) {
             Family &F = fam_[f];
@@ -698,6 +717,15 @@ void IfaceMachine::immediate_verdict(omrt::Reason r, const std::string &msg,
                                      const std::string &shell, omrt::MonoUs now)
 {
     abort_cycle();
+    omrt::MonoUs next = now +
+                        (p_.failure_interval_us > 0 ? p_.failure_interval_us : p_.interval_us) +
+                        p_.wait_test_us;
+    if (status_ == omrt::Health::Error && reason_ == r && next_cycle_at_ > now) {
+        // Already known (a link flapping down again): nothing new to publish; the
+        // periodic cycle keeps the hooks' cadence.
+        schedule_wake();
+        return;
+    }
     Verdict v;
     v.status = omrt::Health::Error;
     v.reason = r;
@@ -710,13 +738,16 @@ void IfaceMachine::immediate_verdict(omrt::Reason r, const std::string &msg,
     }
     publish(v, now);
     // Cycles go on at the failure cadence (hooks run periodically, §4.1), without probing.
-    next_cycle_at_ = now + (p_.failure_interval_us > 0 ? p_.failure_interval_us : p_.interval_us) +
-                     p_.wait_test_us;
+    next_cycle_at_ = next;
     schedule_wake();
 }
 
 void IfaceMachine::schedule_wake()
 {
+    if (up_hold_until_) {
+        fx_.wake_at(up_hold_until_);
+        return;
+    }
     omrt::MonoUs t = next_cycle_at_;
     if (running_) {
         t = INT64_MAX;

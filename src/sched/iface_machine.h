@@ -85,6 +85,11 @@ struct IfaceParams {
     bool adaptive_timeout = false;
     int64_t min_timeout_us = 500 * omrt::kUsPerMs;
     int64_t burst_spacing_us = 200 * omrt::kUsPerMs; // retry spacing right after a link change
+    // A link that went down twice within flap_window_us must stay up flap_hold_us before
+    // it is probed again: a flapping cable costs one transition, not one per flap. A
+    // single outage is not delayed.
+    int64_t flap_window_us = 2 * omrt::kUsPerS;
+    int64_t flap_hold_us = 250 * omrt::kUsPerMs;
     FlapDamping damping;
 
     static IfaceParams from_config(const std::string &iface, const cfg::TrackerOptions &o);
@@ -242,8 +247,10 @@ private:
     LinkView link_;
     bool started_ = false;
     bool running_ = false;
-    bool forgive_ = false; // next failed attempt is ARP/ND warm-up: one extra try
-    bool burst_ = false;   // this cycle follows a link change: short retry spacing
+    omrt::MonoUs downs_[2] = {INT64_MIN / 2, INT64_MIN / 2}; // the last two link-down times
+    omrt::MonoUs up_hold_until_ = 0; // a held link-up: probe from then on if still up
+    bool forgive_ = false;           // next failed attempt is ARP/ND warm-up: one extra try
+    bool burst_ = false;             // this cycle follows a link change: short retry spacing
     omrt::Health status_ = omrt::Health::Unknown;
     omrt::Reason reason_ = omrt::Reason::pending;
     omrt::MonoUs next_cycle_at_ = 0;

@@ -140,11 +140,15 @@ LinkView IfaceTracker::link_view() const
         int family = f == kV4 ? AF_INET : AF_INET6;
         if (const nl::Address *a = st.preferred_address(family))
             l.addr[f] = a->local;
-        omrt::IpAddr gw = config_gateway(iface_, f);
+        // The kernel's default route through the device is what traffic uses, so it wins;
+        // the UCI gateway (§3.2 step 4, the shell's first choice) is the fallback when
+        // netlink knows none.
+        omrt::IpAddr gw;
         const nl::Gateway &g = st.gateway(family);
-        if (!gw.valid() &&
-            (g.source == nl::GatewaySource::Route || g.source == nl::GatewaySource::Peer))
+        if (g.source == nl::GatewaySource::Route || g.source == nl::GatewaySource::Peer)
             gw = g.addr;
+        if (!gw.valid())
+            gw = config_gateway(iface_, f);
         l.gw[f] = gw;
         l.direct[f] = g.source == nl::GatewaySource::Direct;
     }

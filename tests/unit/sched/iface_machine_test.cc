@@ -382,6 +382,43 @@ TEST(IfaceMachine, FirstLossAfterLinkUpIsForgiven)
         }
 }
 
+TEST(IfaceMachine, AFlappingLinkCostsOneTransitionNotOnePerFlap)
+{
+    Tracker t(shipped());
+    t.start();
+    t.sim.run_until(t.sim.now + 1 * kS);
+    size_t before = t.sim.verdicts.size();
+    sched::LinkView down = link_up();
+    down.usable = false;
+    // 100 flaps in one second.
+    for (int i = 0; i < 100; i++) {
+        t.m.on_link(down, t.sim.now);
+        t.sim.run_until(t.sim.now + 5 * kMs);
+        t.m.on_link(link_up(), t.sim.now);
+        t.sim.run_until(t.sim.now + 5 * kMs);
+    }
+    unsigned transitions = 0;
+    for (size_t k = before; k < t.sim.verdicts.size(); k++)
+        transitions += t.sim.verdicts[k].v.transition;
+    EXPECT_LE(transitions, 3u); // down, (up, down) at most: later ups are held
+    // Stable from now on: OK after the hold (250 ms) and one probe round trip.
+    MonoUs stable = t.sim.now;
+    t.sim.run_until(stable + 1 * kS);
+    const Sim::Seen *ok = t.sim.first(Health::Ok, stable);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_LE(ok->at - stable, 250 * kMs + 10 * kMs);
+    // A single outage later (after a quiet period) is not held.
+    t.sim.run_until(t.sim.now + 5 * kS);
+    t.m.on_link(down, t.sim.now);
+    MonoUs up = t.sim.now + 1 * kS;
+    t.sim.run_until(up);
+    t.m.on_link(link_up(), up);
+    t.sim.run_until(up + 100 * kMs);
+    const Sim::Seen *ok2 = t.sim.first(Health::Ok, up);
+    ASSERT_NE(ok2, nullptr);
+    EXPECT_EQ(ok2->at - up, 10 * kMs);
+}
+
 TEST(IfaceMachine, MissingDeviceAddressAndGateway)
 {
     Tracker t(shipped());
