@@ -629,8 +629,8 @@ bool TrackerOptions::operator==(const TrackerOptions &o) const
            window == o.window && up_hysteresis == o.up_hysteresis &&
            flap_damping == o.flap_damping && flap_half_life_s == o.flap_half_life_s &&
            adaptive_timeout == o.adaptive_timeout && min_timeout_ms == o.min_timeout_ms &&
-           hooks_on_change_only == o.hooks_on_change_only && script_alert_up == o.script_alert_up &&
-           script_alert_down == o.script_alert_down;
+           hooks_on_change_only == o.hooks_on_change_only && dns_query_name == o.dns_query_name &&
+           script_alert_up == o.script_alert_up && script_alert_down == o.script_alert_down;
 }
 
 bool NetworkIface::operator==(const NetworkIface &o) const

@@ -85,7 +85,8 @@ struct TrackerOptions {
     unsigned flap_half_life_s = 60;
     bool adaptive_timeout = false; // probe timeout = RFC 6298 RTO, within min..timeout
     unsigned min_timeout_ms = 500;
-    bool hooks_on_change_only = false; // run post-tracking hooks on transitions only
+    bool hooks_on_change_only = false;              // run post-tracking hooks on transitions only
+    std::string dns_query_name = "one.one.one.one"; // type dns: the name asked (§3.3)
 
     bool operator==(const TrackerOptions &o) const;
     bool operator!=(const TrackerOptions &o) const { return !(*this == o); }

@@ -129,6 +129,8 @@ const OptionSpec kTable[] = {
      &T::adaptive_timeout},
     {"min_timeout", K_TRACKER, VType::uint, Use::live, 0, 10, 60000, "ms", nullptr, "500",
      &T::min_timeout_ms},
+    {"dns_query_name", K_TRACKER, VType::string, Use::live, 0, 0, 0, nullptr, nullptr,
+     "one.one.one.one", &T::dns_query_name},
     {"hooks_on_change_only", K_TRACKER, VType::boolean, Use::live, 0, 0, 0, nullptr, nullptr,
      "0", &T::hooks_on_change_only},
     // Written by newer OMR wizards (issue #4093), read by nothing in the snapshot.

@@ -277,7 +277,8 @@ void Daemon::feed_targets(sched::IfaceTracker &t, const cfg::Config &c)
     for (const cfg::Server &s : c.servers)
         for (const std::string &h : s.hosts)
             for (const omrt::IpAddr &a : resolve(h))
-                servers[a.is_v4() ? sched::kV4 : sched::kV6].push_back(sched::Target{a, s.name});
+                servers[a.is_v4() ? sched::kV4 : sched::kV6].push_back(
+                        sched::Target{a, s.name, uint16_t(s.port)});
     // The public hosts, in configured order (the rotation starts at the first); a name
     // stands for its first address of the list's family.
     const cfg::Interface *i = c.find_interface(t.name());

@@ -376,7 +376,7 @@ void IfaceMachine::start_attempt(unsigned fam, omrt::MonoUs now)
         for (const Target &t : F.servers)
             if (t.addr.family == (fam == kV4 ? AF_INET : AF_INET6))
                 for (unsigned i = 0; i < p_.count; i++) {
-                    send(fam, TargetKind::Server, t.addr, now);
+                    send(fam, TargetKind::Server, t.addr, now, t.port);
                     F.pending_primary++;
                 }
     if (F.pending_primary == 0)
@@ -762,14 +762,15 @@ void IfaceMachine::schedule_wake()
 
 // --------------------------------------------------------------------------- probes
 
-void IfaceMachine::send(unsigned fam, TargetKind kind, const omrt::IpAddr &to, omrt::MonoUs now)
+void IfaceMachine::send(unsigned fam, TargetKind kind, const omrt::IpAddr &to, omrt::MonoUs now,
+                        uint16_t port)
 {
     (void)now;
     uint32_t id = next_id_++;
     if (next_id_ == 0)
         next_id_ = 1;
     flights_.push_back(Flight{id, fam, fam_[fam].attempt, kind, to, true});
-    fx_.send_probe(id, fam, to, probe_timeout(to));
+    fx_.send_probe(id, fam, kind, to, port, probe_timeout(to));
 }
 
 int64_t IfaceMachine::probe_timeout(const omrt::IpAddr &to)

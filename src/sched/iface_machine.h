@@ -51,6 +51,7 @@ enum class ProbeOutcome : uint8_t {
 struct Target {
     omrt::IpAddr addr;
     std::string label; // "vps" (server section), "198.51.100.1" (host entry), ...
+    uint16_t port = 0; // servers: the API port (type httping)
 };
 
 struct FlapDamping {
@@ -130,10 +131,12 @@ struct Verdict {
 
 class IfaceEffects {
 public:
-    // Send one probe (one ICMP echo for type ping/none; the driver maps other types).
+    // Send one probe to |target| of |kind|: the driver picks the method from the type
+    // (gateways are always pinged, §3.2 step 6; servers and hosts: ICMP for ping, a DNS
+    // query to hosts for dns, an HTTPS round trip for httping, to |port| for servers).
     // The result comes back through IfaceMachine::on_probe_result, never from inside.
-    virtual void send_probe(uint32_t id, unsigned fam, const omrt::IpAddr &target,
-                            int64_t timeout_us) = 0;
+    virtual void send_probe(uint32_t id, unsigned fam, TargetKind kind, const omrt::IpAddr &target,
+                            uint16_t port, int64_t timeout_us) = 0;
     virtual void cancel_probe(uint32_t id) = 0;
     // Replaces any earlier request; the driver calls on_timer() at (or after) |t|.
     virtual void wake_at(omrt::MonoUs t) = 0;
@@ -230,7 +233,8 @@ private:
     void immediate_verdict(omrt::Reason r, const std::string &msg, const std::string &shell,
                            omrt::MonoUs now);
     void schedule_wake();
-    void send(unsigned fam, TargetKind kind, const omrt::IpAddr &to, omrt::MonoUs now);
+    void send(unsigned fam, TargetKind kind, const omrt::IpAddr &to, omrt::MonoUs now,
+              uint16_t port = 0);
     int64_t probe_timeout(const omrt::IpAddr &to);
     TargetStats &stats_for(const omrt::IpAddr &a);
     const TargetStats *find_stats(const omrt::IpAddr &a) const;

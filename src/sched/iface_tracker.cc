@@ -228,21 +228,60 @@ void IfaceTracker::on_link_change(const nl::LinkChange &change)
 
 // --------------------------------------------------------------------------- effects
 
-void IfaceTracker::send_probe(uint32_t id, unsigned fam, const omrt::IpAddr &target,
-                              int64_t timeout_us)
+void IfaceTracker::send_probe(uint32_t id, unsigned fam, TargetKind kind,
+                              const omrt::IpAddr &target, uint16_t port, int64_t timeout_us)
 {
-    uint64_t probe =
-            prober_[fam]->send(target, timeout_us, reinterpret_cast<void *>(uintptr_t(id)));
+    const LinkView &l = machine_.link();
+    cfg::ProbeType type = iface_.opts.type;
+    Via via = Via::icmp;
+    if (kind != TargetKind::Gateway && type == cfg::ProbeType::dns && kind == TargetKind::Host)
+        via = Via::dns;
+    else if (kind != TargetKind::Gateway && type == cfg::ProbeType::httping)
+        via = Via::https;
+    uint64_t probe = 0;
+    switch (via) {
+    case Via::icmp:
+        probe = prober_[fam]->send(target, timeout_us, reinterpret_cast<void *>(uintptr_t(id)));
+        break;
+    case Via::dns:
+        if (!dns_)
+            dns_ = std::make_unique<DnsProber>(svc_.loop, svc_.clock,
+                                               static_cast<OtherProbeListener &>(*this));
+        dns_->configure(l.device, l.addr, iface_.opts.dns_query_name);
+        probe = dns_->send(target, timeout_us);
+        break;
+    case Via::https:
+        if (!https_)
+            https_ = std::make_unique<HttpsProber>(svc_.loop, svc_.clock,
+                                                   static_cast<OtherProbeListener &>(*this));
+        https_->configure(l.device, iface_.name, l.addr);
+        // Servers: their API port (the shell's `httping -l IP:PORT`); hosts: HTTPS.
+        probe = https_->send(target, kind == TargetKind::Server && port ? port : 443, timeout_us);
+        break;
+    }
     if (probe == 0) {
         // Refused synchronously (no socket, in-flight limit): report it from the loop
         // through a zero timeout so the machine is never re-entered from send_probe.
-        LOGW("%s: probe to %s not sent (%s)", iface_.name.c_str(), target.str().c_str(),
-             prober_[fam]->is_open() ? "too many probes in flight" : "no ICMP socket");
-        flights_.push_back(Flight{id, fam, 0});
+        LOGW("%s: probe to %s not sent", iface_.name.c_str(), target.str().c_str());
+        flights_.push_back(Flight{id, fam, 0, via});
         wake_.start(0.0);
         return;
     }
-    flights_.push_back(Flight{id, fam, probe});
+    flights_.push_back(Flight{id, fam, probe, via});
+}
+
+void IfaceTracker::on_other_probe(const OtherProbeResult &r)
+{
+    auto it = std::find_if(flights_.begin(), flights_.end(),
+                           [&r](const Flight &f) { return f.probe == r.id && f.via != Via::icmp; });
+    if (it == flights_.end())
+        return;
+    uint32_t id = it->id;
+    flights_.erase(it);
+    if (status::IfaceState *st = svc_.board.iface(iface_.name))
+        st->history.record(svc_.clock.mono_us(), r.ok ? double(r.rtt_us) / 1000.0 : NAN);
+    machine_.on_probe_result(id, r.ok ? ProbeOutcome::Reply : ProbeOutcome::Timeout, r.rtt_us,
+                             svc_.clock.mono_us());
 }
 
 void IfaceTracker::cancel_probe(uint32_t id)
@@ -251,8 +290,14 @@ void IfaceTracker::cancel_probe(uint32_t id)
                            [id](const Flight &f) { return f.id == id; });
     if (it == flights_.end())
         return;
-    if (it->probe)
-        prober_[it->fam]->cancel(it->probe);
+    if (it->probe) {
+        if (it->via == Via::icmp)
+            prober_[it->fam]->cancel(it->probe);
+        else if (it->via == Via::dns && dns_)
+            dns_->cancel(it->probe);
+        else if (it->via == Via::https && https_)
+            https_->cancel(it->probe);
+    }
     flights_.erase(it);
 }
 
@@ -282,7 +327,7 @@ void IfaceTracker::on_probe_result(const icmp::ProbeResult &r)
 {
     uint32_t id = uint32_t(reinterpret_cast<uintptr_t>(r.cookie));
     auto it = std::find_if(flights_.begin(), flights_.end(),
-                           [id](const Flight &f) { return f.id == id; });
+                           [id](const Flight &f) { return f.id == id && f.via == Via::icmp; });
     if (it == flights_.end())
         return;
     flights_.erase(it);

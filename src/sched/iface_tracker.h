@@ -15,6 +15,7 @@
 #include "netlink/monitor.h"
 #include "omrt/clock.h"
 #include "sched/iface_machine.h"
+#include "sched/probes.h"
 #include "status/board.h"
 
 #include <memory>
@@ -52,6 +53,7 @@ struct IfaceContext {
 
 class IfaceTracker final : private IfaceEffects,
                            private icmp::ProbeListener,
+                           private OtherProbeListener,
                            private nl::LinkListener {
 public:
     IfaceTracker(TrackerServices &svc, const cfg::Interface &iface, const IfaceContext &ctx);
@@ -75,13 +77,15 @@ public:
 
 private:
     // IfaceEffects
-    void send_probe(uint32_t id, unsigned fam, const omrt::IpAddr &target,
-                    int64_t timeout_us) override;
+    void send_probe(uint32_t id, unsigned fam, TargetKind kind, const omrt::IpAddr &target,
+                    uint16_t port, int64_t timeout_us) override;
     void cancel_probe(uint32_t id) override;
     void wake_at(omrt::MonoUs t) override;
     void on_verdict(const Verdict &v) override;
     // icmp::ProbeListener
     void on_probe_result(const icmp::ProbeResult &r) override;
+    // OtherProbeListener (types dns and httping)
+    void on_other_probe(const OtherProbeResult &r) override;
     // nl::LinkListener
     void on_link_change(const nl::LinkChange &change) override;
 
@@ -103,11 +107,15 @@ private:
     bool prober_ok_[2] = {false, false};
     std::string prober_error_;
     core::Timer wake_;
+    enum class Via : uint8_t { icmp, dns, https };
     struct Flight {
         uint32_t id;
         unsigned fam;
         uint64_t probe;
+        Via via = Via::icmp;
     };
+    std::unique_ptr<DnsProber> dns_;
+    std::unique_ptr<HttpsProber> https_;
     std::vector<Flight> flights_;
     // Previous values for the hooks' PREV_* variables.
     std::string prev_status_;

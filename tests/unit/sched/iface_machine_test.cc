@@ -64,7 +64,8 @@ struct Sim : sched::IfaceEffects {
     MonoUs wake = -1;
     IfaceMachine *m = nullptr;
 
-    void send_probe(uint32_t id, unsigned fam, const IpAddr &to, int64_t timeout) override
+    void send_probe(uint32_t id, unsigned fam, sched::TargetKind, const IpAddr &to, uint16_t,
+                    int64_t timeout) override
     {
         sent.push_back(Sent{now, id, fam, to, timeout});
         unsigned n = echoes[to]++;
