@@ -661,7 +661,7 @@ bool DaemonOptions::operator==(const DaemonOptions &o) const
     return socket_path == o.socket_path && status_file == o.status_file &&
            log_level == o.log_level && hooks_dir == o.hooks_dir &&
            server_hooks_dir == o.server_hooks_dir && hook_timeout_s == o.hook_timeout_s &&
-           pin_file == o.pin_file && dns_resolv_conf == o.dns_resolv_conf &&
+           pin_file == o.pin_file && user == o.user && dns_resolv_conf == o.dns_resolv_conf &&
            dns_resolv_auto == o.dns_resolv_auto && dns_hosts_file == o.dns_hosts_file &&
            dns_per_wan == o.dns_per_wan && dns_ttl_floor_s == o.dns_ttl_floor_s &&
            dns_ttl_ceiling_s == o.dns_ttl_ceiling_s && dns_serve_stale == o.dns_serve_stale &&

@@ -180,6 +180,9 @@ struct DaemonOptions {
     std::string hooks_dir = "/usr/share/omr/post-tracking.d";
     std::string server_hooks_dir = "/usr/share/omr/server-post-tracking.d";
     unsigned hook_timeout_s = 300; // then SIGTERM, and SIGKILL 5 s later
+    // Run as this user after start-up, keeping only CAP_NET_RAW ("": stay root). Read at
+    // start only: a dropped process cannot take root back on reload.
+    std::string user;
     // Trust-on-first-use certificate pins (tls_policy pin); on flash, written only when a
     // server is first seen.
     std::string pin_file = "/etc/omr-trackerd.pins";

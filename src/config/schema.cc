@@ -188,6 +188,7 @@ const OptionSpec kTable[] = {
      &D::dns_serve_stale},
     {"dns_timeout", K_DAEMON, VType::uint, Use::live, 0, 1, 30, kSec, nullptr, "2",
      &D::dns_timeout_s},
+    {"user", K_DAEMON, VType::string, Use::live, 0, 0, 0, nullptr, nullptr, nullptr, &D::user},
     {"hook_timeout", K_DAEMON, VType::uint, Use::live, 0, 1, 3600, kSec, nullptr, "300",
      &D::hook_timeout_s},
 };

@@ -2,6 +2,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "daemon/privdrop.h"
 #include "omrt/version.h"
 
 #include <algorithm>
@@ -112,9 +113,20 @@ bool Daemon::start()
     else
         LOGE("netlink: %s; link events are not seen, devices are assumed up", err.c_str());
 
+    std::string user = opts_.user.empty() ? c.daemon.user : opts_.user;
     apply(std::move(c), true);
     if (!control_)
         return false;
+    // Sockets that need root are open (netlink, the control socket); the ICMP, DNS and
+    // TCP sockets the trackers open later need at most CAP_NET_RAW.
+    if (!user.empty() && getuid() == 0) {
+        std::string why;
+        if (!drop_privileges(user, &why)) {
+            LOGE("cannot drop privileges: %s; exiting", why.c_str());
+            return false;
+        }
+        LOGN("running as %s (%s)", user.c_str(), describe_credentials().c_str());
+    }
 
     lag_expected_us_ = clock_.mono_us() + int64_t(kLagTickS * omrt::kUsPerS);
     lag_timer_.start(kLagTickS, kLagTickS);

@@ -25,6 +25,7 @@ struct Options {
     int log_level = -1;          // -l; -1: from the configuration (default info)
     std::string socket_override; // -s
     std::string status_override; // -o
+    std::string user;            // -u (else daemon.user)
 };
 
 class Daemon final : public status::ControlHandler,

@@ -21,6 +21,8 @@ void usage(FILE *f)
             "  -l, --log-level LEVEL  debug|info|notice|warning|err (default: daemon.log_level)\n"
             "  -s, --socket PATH      control socket (default: daemon.socket_path)\n"
             "  -o, --status-file PATH status file (default: daemon.status_file)\n"
+            "  -u, --user USER        run as USER keeping only CAP_NET_RAW\n"
+            "                         (default: daemon.user)\n"
             "      --check-config     print the effective configuration and exit\n"
             "                         (0 valid, 1 invalid)\n"
             "  -V, --version          print the version and exit\n"
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
             {"log-level", required_argument, nullptr, 'l'},
             {"socket", required_argument, nullptr, 's'},
             {"status-file", required_argument, nullptr, 'o'},
+            {"user", required_argument, nullptr, 'u'},
             {"check-config", no_argument, nullptr, OPT_CHECK},
             {"version", no_argument, nullptr, 'V'},
             {"help", no_argument, nullptr, 'h'},
@@ -48,7 +51,7 @@ int main(int argc, char **argv)
     daemon_::Options opts;
     bool check = false;
     int c;
-    while ((c = getopt_long(argc, argv, "C:fl:s:o:Vh", longopts, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "C:fl:s:o:u:Vh", longopts, nullptr)) != -1) {
         switch (c) {
         case 'C':
             opts.config_dir = optarg;
@@ -71,6 +74,9 @@ int main(int argc, char **argv)
             break;
         case 'o':
             opts.status_override = optarg;
+            break;
+        case 'u':
+            opts.user = optarg;
             break;
         case OPT_CHECK:
             check = true;
