@@ -18,12 +18,13 @@ struct State {
     bool initialised = false;
     bool force_in_place = false;
     bool prctl_failed = false;
-    char *area = nullptr;  // the original argv (+ following environ) strings
-    size_t area_len = 0;   // all of it, in bytes
-    size_t argv_len = 0;   // the argv strings only (the kernel's arg_start..arg_end)
-    std::string argv0;     // the original argv[0]
-    char *buf = nullptr;   // prctl method: our own mapping
-    size_t buf_cap = 0;
+    char *area = nullptr; // the original argv (+ following environ) strings
+    size_t area_len = 0;  // all of it, in bytes
+    size_t argv_len = 0;  // the argv strings only (the kernel's arg_start..arg_end)
+    std::string argv0;    // the original argv[0]
+    char *buf = nullptr;  // prctl method: our own mapping
+    size_t buf_len = 0;   // the kernel's arg_end - arg_start
+    size_t buf_cap = 0;   // the mapping's size
 };
 
 State g;
@@ -64,36 +65,57 @@ bool set_mm(int what, char *addr)
     return prctl(PR_SET_MM, what, reinterpret_cast<unsigned long>(addr), 0, 0) == 0;
 }
 
-// Points the kernel's arg_start/arg_end at |len| bytes of our buffer. The kernel checks
+// Bytes of command line claimed with the first prctl title. Later titles that fit are
+// written into it without any system call, so they still work after the daemon dropped
+// root (PR_SET_MM needs CAP_SYS_RESOURCE). 1 KiB holds argv[0] and some 200 names.
+constexpr size_t kReserve = 1024;
+
+// |block| (argv-shaped) into |len| bytes at |dst|, NUL-padded; cut after its last whole
+// word when longer.
+void write_block(char *dst, size_t len, const std::string &block)
+{
+    size_t n = block.size();
+    if (n > len) {
+        size_t last = block.rfind('\0', len - 1);
+        n = last == std::string::npos ? 0 : last + 1;
+    }
+    std::memcpy(dst, block.data(), n);
+    std::memset(dst + n, 0, len - n);
+}
+
+// Points the kernel's arg_start/arg_end at a mapping of our own. The kernel checks
 // arg_start <= arg_end after each single change, so which bound moves first depends on
-// where the new buffer lies relative to the old range.
+// where the new mapping lies relative to the old range.
 bool prctl_method(const std::string &block)
 {
-    size_t need = block.size();
-    if (need > g.buf_cap) {
-        long page = sysconf(_SC_PAGESIZE);
-        size_t ps = page > 0 ? size_t(page) : 4096;
-        size_t cap = (need + ps - 1) / ps * ps;
-        void *m = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
-            return false;
-        char *nb = static_cast<char *>(m);
-        std::memcpy(nb, block.data(), need);
-        if (!(set_mm(PR_SET_MM_ARG_START, nb) && set_mm(PR_SET_MM_ARG_END, nb + need)) &&
-            !(set_mm(PR_SET_MM_ARG_END, nb + need) && set_mm(PR_SET_MM_ARG_START, nb))) {
-            // Not unmapped: had one of the four calls succeeded, the kernel could point
-            // into it. One page, once (prctl is not tried again).
-            return false;
-        }
-        if (g.buf)
-            munmap(g.buf, g.buf_cap);
-        g.buf = nb;
-        g.buf_cap = cap;
+    if (g.buf && block.size() <= g.buf_len) {
+        write_block(g.buf, g.buf_len, block);
         return true;
     }
-    // Same mapping: new bytes, then the new end.
-    std::memcpy(g.buf, block.data(), need);
-    return set_mm(PR_SET_MM_ARG_END, g.buf + need);
+    long page = sysconf(_SC_PAGESIZE);
+    size_t ps = page > 0 ? size_t(page) : 4096;
+    size_t len = block.size() > kReserve ? (block.size() + 255) / 256 * 256 : kReserve;
+    size_t cap = (len + ps - 1) / ps * ps;
+    void *m = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+        char *nb = static_cast<char *>(m);
+        write_block(nb, len, block);
+        if ((set_mm(PR_SET_MM_ARG_START, nb) && set_mm(PR_SET_MM_ARG_END, nb + len)) ||
+            (set_mm(PR_SET_MM_ARG_END, nb + len) && set_mm(PR_SET_MM_ARG_START, nb))) {
+            if (g.buf)
+                munmap(g.buf, g.buf_cap);
+            g.buf = nb;
+            g.buf_len = len;
+            g.buf_cap = cap;
+            return true;
+        }
+        // Not unmapped: had one of the calls succeeded, the kernel could point into it.
+    }
+    if (!g.buf)
+        return false;
+    // No privilege any more: as much as fits in the reservation we have.
+    write_block(g.buf, g.buf_len, block);
+    return true;
 }
 
 bool in_place_method(const std::string &block)
@@ -190,7 +212,8 @@ ProcTitleMethod proctitle_set(const std::vector<std::string> &words)
     if (!g.force_in_place && !g.prctl_failed) {
         if (prctl_method(block))
             return ProcTitleMethod::prctl;
-        // EPERM without CAP_SYS_RESOURCE, EINVAL on kernels without it: do not retry.
+        // EPERM without CAP_SYS_RESOURCE, EINVAL on kernels without it, before any title
+        // was set this way: the original block stays the kernel's; do not retry.
         g.prctl_failed = true;
     }
     return in_place_method(block) ? ProcTitleMethod::in_place : ProcTitleMethod::none;

@@ -7,8 +7,11 @@
 //
 // Two methods, tried in this order:
 //  - prctl(PR_SET_MM_ARG_START/ARG_END) pointing the kernel at a buffer of our own (needs
-//    CAP_SYS_RESOURCE, which the daemon has as root under procd): any length, argv-shaped
-//    (words separated by NUL bytes, argv[0] kept);
+//    CAP_SYS_RESOURCE, which the daemon has as root under procd): argv-shaped (words
+//    separated by NUL bytes, argv[0] kept). The first such title claims 1 KiB (more if it
+//    is longer); later titles are written into it without a system call, so they keep
+//    working after the daemon dropped root. /proc/PID/cmdline then ends in NUL padding,
+//    which ps and pgrep ignore;
 //  - in place, like BSD setproctitle(): overwrite the original argv strings and, past them,
 //    the environment strings that follow them in memory (moved to the heap first). The title
 //    is bounded by that block (capacity()); a title longer than the argv strings becomes one

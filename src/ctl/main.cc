@@ -2,15 +2,21 @@
 //
 // One request line, one reply line (status, recheck, reload), or a stream of lines
 // (watch, wait). Every socket operation has a deadline (poll), so a stuck daemon cannot
-// hang a script. Links only omrt_core (JSON, strings): it must stay tiny.
+// hang a script. Also the Prometheus exporter (metrics) and the rpcd plugin (rpcd). Links
+// only omrt_core and omrt_ctl (JSON, strings): it must stay tiny.
+#include "core/files.h"
 #include "core/json.h"
 #include "core/str.h"
+#include "ctl/metrics.h"
+#include "ctl/rpcd.h"
 #include "omrt/reason.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +40,25 @@ constexpr int kExitUsage = 2;
 const char *g_socket = kDefaultSocket;
 double g_timeout_s = 10; // per request
 bool g_color = false;
+// rpcd mode: the first error message goes here (it becomes the reply's "error") instead
+// of stderr.
+std::string *g_err_sink = nullptr;
+
+void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void errorf(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (g_err_sink) {
+        if (g_err_sink->empty())
+            *g_err_sink = buf;
+        return;
+    }
+    std::fprintf(stderr, "omr-trackerctl: %s\n", buf);
+}
 
 void usage(FILE *f)
 {
@@ -50,6 +75,15 @@ void usage(FILE *f)
             "                        block until NAME has STATUS (OK, ERROR or UNKNOWN) and\n"
             "                        reason CODE if given; prints the milliseconds waited;\n"
             "                        exit 1 on timeout (default 30 s)\n"
+            "  metrics [--output FILE] [--status-file FILE]\n"
+            "                        Prometheus text format; --output writes FILE atomically\n"
+            "                        (textfile collector); --status-file reads the daemon's\n"
+            "                        status file instead of asking the socket. When the daemon\n"
+            "                        cannot be asked: omrt_up 0 and exit 1\n"
+            "  rpcd list|call METHOD the rpcd exec plugin protocol "
+            "(/usr/libexec/rpcd/omr-tracker):\n"
+            "                        list the methods, or call one with its JSON arguments on\n"
+            "                        stdin; prints one JSON object\n"
             "\n"
             "options:\n"
             "  -s SOCKET   control socket (default $OMR_TRACKERD_SOCKET, else\n"
@@ -92,7 +126,7 @@ public:
         std::memset(&sa, 0, sizeof(sa));
         sa.sun_family = AF_UNIX;
         if (std::strlen(path) >= sizeof(sa.sun_path)) {
-            std::fprintf(stderr, "omr-trackerctl: socket path %s is too long\n", path);
+            errorf("socket path %s is too long", path);
             return false;
         }
         std::strcpy(sa.sun_path, path);
@@ -103,8 +137,7 @@ public:
                                : e == EACCES                      ? " (run it as root)"
                                : e == EAGAIN                      ? " (omr-trackerd is busy)"
                                                                   : "";
-            std::fprintf(stderr, "omr-trackerctl: cannot connect to %s: %s%s\n", path,
-                         std::strerror(e), hint);
+            errorf("cannot connect to %s: %s%s", path, std::strerror(e), hint);
             return false;
         }
         return true;
@@ -121,8 +154,7 @@ public:
             if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
             if (n < 0) {
-                std::fprintf(stderr, "omr-trackerctl: cannot send to %s: %s\n", g_socket,
-                             std::strerror(errno));
+                errorf("cannot send to %s: %s", g_socket, std::strerror(errno));
                 return false;
             }
             off += size_t(n);
@@ -142,7 +174,7 @@ public:
                 return Read::Line;
             }
             if (buf_.size() > kMaxReply) {
-                std::fprintf(stderr, "omr-trackerctl: reply larger than %zu bytes\n", kMaxReply);
+                errorf("reply larger than %zu bytes", kMaxReply);
                 return Read::Error;
             }
             if (!wait_for(POLLIN, deadline_ms, nullptr))
@@ -152,8 +184,7 @@ public:
             if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
             if (n < 0) {
-                std::fprintf(stderr, "omr-trackerctl: cannot read from %s: %s\n", g_socket,
-                             std::strerror(errno));
+                errorf("cannot read from %s: %s", g_socket, std::strerror(errno));
                 return Read::Error;
             }
             if (n == 0)
@@ -180,13 +211,13 @@ private:
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0) {
-                std::fprintf(stderr, "omr-trackerctl: poll: %s\n", std::strerror(errno));
+                errorf("poll: %s", std::strerror(errno));
                 return false;
             }
             if (deadline_ms >= 0 && mono_ms() >= deadline_ms) {
                 timed_out_ = true;
                 if (what)
-                    std::fprintf(stderr, "omr-trackerctl: timeout %s to %s\n", what, g_socket);
+                    errorf("timeout %s to %s", what, g_socket);
                 return false;
             }
         }
@@ -205,8 +236,7 @@ bool parse_reply(const std::string &line, core::JsonValue &out)
     lim.max_elements = 1u << 20;
     std::string err;
     if (!core::json_parse(line, out, &err, lim) || !out.is_object()) {
-        std::fprintf(stderr, "omr-trackerctl: bad reply from omr-trackerd: %s\n",
-                     err.empty() ? "not an object" : err.c_str());
+        errorf("bad reply from omr-trackerd: %s", err.empty() ? "not an object" : err.c_str());
         return false;
     }
     return true;
@@ -223,12 +253,10 @@ bool request(Conn &c, const std::string &req, core::JsonValue &reply)
     case Conn::Read::Line:
         break;
     case Conn::Read::Timeout:
-        std::fprintf(stderr, "omr-trackerctl: no reply from %s within %g s\n", g_socket,
-                     g_timeout_s);
+        errorf("no reply from %s within %g s", g_socket, g_timeout_s);
         return false;
     case Conn::Read::Closed:
-        std::fprintf(stderr, "omr-trackerctl: %s closed the connection without a reply\n",
-                     g_socket);
+        errorf("%s closed the connection without a reply", g_socket);
         return false;
     case Conn::Read::Error:
         return false;
@@ -238,7 +266,7 @@ bool request(Conn &c, const std::string &req, core::JsonValue &reply)
     const core::JsonValue *ok = reply.get("ok");
     if (!ok || !ok->is_bool() || !ok->as_bool()) {
         const std::string *err = reply.get_string("error");
-        std::fprintf(stderr, "omr-trackerctl: %s\n", err ? err->c_str() : "request failed");
+        errorf("%s", err ? err->c_str() : "request failed");
         return false;
     }
     return true;
@@ -626,6 +654,200 @@ int cmd_wait(const char *name, std::string want, const char *want_reason, double
     return rc;
 }
 
+// --------------------------------------------------------------------------- metrics
+
+// The status document from the daemon's status file. A file whose daemon is gone (its pid
+// no longer exists) is stale: reported as the daemon not answering.
+bool status_from_file(const char *path, core::JsonValue &st)
+{
+    std::string text, err;
+    if (!core::read_file(path, text, kMaxReply, &err)) {
+        errorf("%s", err.c_str());
+        return false;
+    }
+    core::JsonLimits lim;
+    lim.max_bytes = kMaxReply;
+    lim.max_depth = 16;
+    lim.max_elements = 1u << 20;
+    if (!core::json_parse(text, st, &err, lim) || !st.is_object()) {
+        errorf("%s: not a status document: %s", path, err.empty() ? "not an object" : err.c_str());
+        return false;
+    }
+    const core::JsonValue *d = st.get("daemon");
+    const core::JsonValue *pid = d && d->is_object() ? d->get("pid") : nullptr;
+    if (pid && pid->is_number() && pid->as_number() >= 1 && pid->as_number() < 4194305) {
+        if (kill(pid_t(pid->as_number()), 0) < 0 && errno == ESRCH) {
+            errorf("%s is stale: omr-trackerd (pid %.0f) is not running", path, pid->as_number());
+            return false;
+        }
+    }
+    return true;
+}
+
+int cmd_metrics(const char *output, const char *status_file)
+{
+    core::JsonValue st;
+    bool ok;
+    if (status_file) {
+        ok = status_from_file(status_file, st);
+    } else {
+        Conn c;
+        core::JsonValue reply;
+        ok = request(c, "{\"cmd\":\"status\"}", reply);
+        if (ok) {
+            const core::JsonValue *doc = reply.get("status");
+            if (!doc || !doc->is_object()) {
+                errorf("reply without a status");
+                ok = false;
+            } else {
+                st = *doc;
+            }
+        }
+    }
+    std::string text = ok ? ctl::metrics_text(st) : ctl::metrics_down_text();
+    if (output) {
+        std::string err;
+        if (!core::write_file_atomic(output, text, 0644, &err)) {
+            errorf("%s", err.c_str());
+            return kExitFail;
+        }
+    } else {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+    }
+    return ok ? kExitOk : kExitFail;
+}
+
+// --------------------------------------------------------------------------- rpcd
+
+// rpcd writes the argument object to the pipe; read until it is complete or the pipe ends
+// (bounded in size and time). A terminal on stdin (someone trying it by hand) means no
+// arguments.
+bool read_rpcd_args(std::string &text)
+{
+    if (isatty(STDIN_FILENO))
+        return true;
+    int64_t deadline = mono_ms() + 5000;
+    char buf[4096];
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+        int r = left > 0 ? poll(&p, 1, int(left)) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            // No end of input in time: take what came if it is a whole object.
+            core::JsonValue v;
+            return core::json_parse(text, v, nullptr) && v.is_object();
+        }
+        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            return true;
+        text.append(buf, size_t(n));
+        if (text.size() > 64 * 1024)
+            return false;
+        // One object is all rpcd sends: done as soon as it is complete, whether or not
+        // rpcd closes the pipe after it.
+        core::JsonValue v;
+        if (core::json_parse(text, v, nullptr) && v.is_object())
+            return true;
+    }
+}
+
+void print_line(const std::string &json)
+{
+    std::string s = json + '\n';
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+}
+
+int cmd_rpcd(int nargs, char **args)
+{
+    if (nargs == 1 && std::strcmp(args[0], "list") == 0) {
+        print_line(ctl::rpcd_signatures());
+        return kExitOk;
+    }
+    if (nargs != 2 || std::strcmp(args[0], "call") != 0) {
+        print_line(ctl::rpcd_error("usage: omr-trackerctl rpcd list|call METHOD"));
+        return kExitUsage;
+    }
+    const std::string method = args[1];
+    std::string in, err;
+    core::JsonValue a;
+    if (!read_rpcd_args(in)) {
+        print_line(ctl::rpcd_error("cannot read the arguments (more than 64 KiB, or no end)"));
+        return kExitFail;
+    }
+    if (!ctl::rpcd_parse_args(in, a, &err)) {
+        print_line(ctl::rpcd_error(err));
+        return kExitFail;
+    }
+    g_err_sink = &err;
+    core::JsonValue reply;
+    Conn c;
+    if (method == "status") {
+        if (request(c, "{\"cmd\":\"status\"}", reply)) {
+            const core::JsonValue *st = reply.get("status");
+            if (st && st->is_object()) {
+                std::string out;
+                dump_json(*st, out);
+                print_line(out);
+                return kExitOk;
+            }
+            err = "reply without a status";
+        }
+    } else if (method == "recheck") {
+        const core::JsonValue *n = a.get("name");
+        if (n && !n->is_string()) {
+            print_line(ctl::rpcd_error("recheck: \"name\" must be a string"));
+            return kExitFail;
+        }
+        core::JsonWriter w;
+        w.begin_object();
+        w.kv("cmd", "recheck");
+        if (n && !n->as_string().empty())
+            w.kv("name", n->as_string());
+        w.end_object();
+        if (request(c, w.str(), reply)) {
+            core::JsonWriter o;
+            o.begin_object();
+            o.kv("ok", true);
+            o.kv("name", n ? n->as_string() : std::string());
+            o.end_object();
+            print_line(o.str());
+            return kExitOk;
+        }
+    } else if (method == "reload") {
+        if (request(c, "{\"cmd\":\"reload\"}", reply)) {
+            print_line("{\"ok\":true}");
+            return kExitOk;
+        }
+        // The daemon's list of configuration errors goes along.
+        if (const core::JsonValue *errs = reply.get("errors"); errs && errs->is_array()) {
+            core::JsonWriter o;
+            o.begin_object();
+            o.kv("ok", false);
+            o.kv("error", err.empty() ? std::string("reload failed") : err);
+            o.key("errors");
+            o.begin_array();
+            for (size_t i = 0; i < errs->size(); i++)
+                if (errs->at(i).is_string())
+                    o.value(errs->at(i).as_string());
+            o.end_array();
+            o.end_object();
+            print_line(o.str());
+            return kExitFail;
+        }
+    } else {
+        print_line(ctl::rpcd_error("unknown method '" + method + "'"));
+        return kExitUsage;
+    }
+    print_line(ctl::rpcd_error(err.empty() ? std::string("request failed") : err));
+    return kExitFail;
+}
+
 bool parse_seconds(const char *s, double &out)
 {
     return core::parse_decimal(s, out) && out > 0 && out <= 86400 * 365;
@@ -714,5 +936,19 @@ int main(int argc, char **argv)
             return usage_error("wait: STATUS must be OK, ERROR or UNKNOWN, not '%s'", pos[1]);
         return cmd_wait(pos[0], want, reason, timeout_s);
     }
+    if (cmd == "metrics") {
+        const char *output = nullptr, *status_file = nullptr;
+        for (int i = 0; i < nargs; i++) {
+            if (std::strcmp(args[i], "--output") == 0 && i + 1 < nargs)
+                output = args[++i];
+            else if (std::strcmp(args[i], "--status-file") == 0 && i + 1 < nargs)
+                status_file = args[++i];
+            else
+                return usage_error("metrics: unexpected argument '%s'", args[i]);
+        }
+        return cmd_metrics(output, status_file);
+    }
+    if (cmd == "rpcd")
+        return cmd_rpcd(nargs, args);
     return usage_error("unknown command '%s'", cmd.c_str());
 }

@@ -117,6 +117,45 @@ bool first_of_name(const core::JsonValue &g, size_t i)
     return true;
 }
 
+// Only the first lane of a name counts (one series per server and interface).
+bool first_wan(const core::JsonValue &wans, size_t i)
+{
+    std::string n = text(wans.at(i), "wan");
+    for (size_t k = 0; k < i; k++)
+        if (wans.at(k).is_object() && text(wans.at(k), "wan") == n)
+            return false;
+    return true;
+}
+
+// servers.X.dns as omr-trackerd writes it: [{entry, resolvers: [{queries_a, queries_aaaa,
+// failures, changes, ...}, ...]}, ...], one resolver entry per DNS context of the name.
+struct DnsSums {
+    bool any = false;
+    double queries = 0, changes = 0; // counters, summed
+    double failing = 0;              // consecutive failed refreshes: a gauge, the worst one
+};
+
+DnsSums dns_sums(const core::JsonValue &dns)
+{
+    DnsSums t;
+    for (size_t i = 0; i < dns.size(); i++) {
+        const core::JsonValue *r = member(dns.at(i), "resolvers");
+        for (size_t k = 0; r && r->is_array() && k < r->size(); k++) {
+            const core::JsonValue &x = r->at(k);
+            double a = 0, b = 0, f = 0, c = 0;
+            if (!x.is_object() || !count(x, "queries_a", a) || !count(x, "queries_aaaa", b))
+                continue;
+            t.any = true;
+            t.queries += a + b;
+            if (count(x, "failures", f) && f > t.failing)
+                t.failing = f;
+            if (count(x, "changes", c))
+                t.changes += c;
+        }
+    }
+    return t;
+}
+
 const char *const kStates[] = {"OK", "ERROR", "UNKNOWN"};
 
 // The state as one of kStates: anything else reads as UNKNOWN.
@@ -285,6 +324,17 @@ std::string metrics_text(const core::JsonValue &st)
     Family api_c("omrt_server_api_checks_total", "counter", "VPS API checks made");
     Family api_f("omrt_server_api_check_failures_total", "counter", "VPS API checks that failed");
     Family api_l("omrt_server_api_latency_seconds", "gauge", "Duration of the last VPS API check");
+    Family dns_c("omrt_server_dns_changes_total", "counter",
+                 "Changes of the server's resolved addresses (DDNS)");
+    Family dns_fail("omrt_server_dns_consecutive_failures", "gauge",
+                    "Failed refreshes in a row of the server's names (worst resolver)");
+    Family rounds("omrt_server_checks_total", "counter", "Check rounds made");
+    Family failovers("omrt_server_failovers_total", "counter",
+                     "Times the server became current after another one");
+    Family wan_ok("omrt_server_interface_up", "gauge",
+                  "1 if the server answered through this interface in the last round");
+    Family wan_rtt("omrt_server_interface_rtt_seconds", "gauge",
+                   "Round-trip time to the server through this interface, last round");
     if (const core::JsonValue *g = member(st, "servers"); g && g->is_object()) {
         for (size_t i = 0; i < g->size(); i++) {
             const core::JsonValue &o = g->at(i);
@@ -296,23 +346,53 @@ std::string metrics_text(const core::JsonValue &st)
             srv.info.add({{"server", name},
                           {"host", text(o, "name")},
                           {"reason", text(o, "reason")},
-                          {"role", m && b ? "master+backup" : m ? "master" : b ? "backup" : "none"}},
+                          {"role", m && b ? "master+backup"
+                                   : m    ? "master"
+                                   : b    ? "backup"
+                                          : "none"}},
                          1);
             cur.add({{"server", name}}, flag(o, "current") ? 1 : 0);
             double v;
-            if (const core::JsonValue *dns = member(o, "dns")) {
+            if (count(o, "checks", v))
+                rounds.add({{"server", name}}, v);
+            if (count(o, "failovers", v))
+                failovers.add({{"server", name}}, v);
+            const core::JsonValue *dns = member(o, "dns");
+            if (dns && dns->is_object()) {
                 if (count(*dns, "queries", v))
                     dns_q.add({{"server", name}}, v);
                 if (count(*dns, "failures", v))
                     dns_f.add({{"server", name}}, v);
+            } else if (dns && dns->is_array()) {
+                DnsSums t = dns_sums(*dns);
+                if (t.any) {
+                    dns_q.add({{"server", name}}, t.queries);
+                    dns_c.add({{"server", name}}, t.changes);
+                    dns_fail.add({{"server", name}}, t.failing);
+                }
             }
-            if (const core::JsonValue *api = member(o, "api")) {
+            const core::JsonValue *api = member(o, "api");
+            if (api && api->is_object()) {
                 if (count(*api, "checks", v))
                     api_c.add({{"server", name}}, v);
                 if (count(*api, "failures", v))
                     api_f.add({{"server", name}}, v);
                 if (count(*api, "latency_ms", v))
                     api_l.add({{"server", name}}, v / 1000);
+            } else if (count(o, "api_checks", v)) {
+                api_c.add({{"server", name}}, v);
+            }
+            const core::JsonValue *wans = member(o, "wans");
+            for (size_t k = 0; wans && wans->is_array() && k < wans->size(); k++) {
+                const core::JsonValue &l = wans->at(k);
+                std::string wan = text(l, "wan");
+                if (!l.is_object() || wan.empty() || !first_wan(*wans, k))
+                    continue;
+                const core::JsonValue *ok = member(l, "ok");
+                if (ok && ok->is_bool())
+                    wan_ok.add({{"server", name}, {"interface", wan}}, ok->as_bool() ? 1 : 0);
+                if (count(l, "rtt_ms", v))
+                    wan_rtt.add({{"server", name}, {"interface", wan}}, v / 1000);
             }
         }
     }
@@ -320,8 +400,14 @@ std::string metrics_text(const core::JsonValue &st)
     cur.write(out);
     srv.transitions.write(out);
     srv.since.write(out);
+    rounds.write(out);
+    failovers.write(out);
+    wan_ok.write(out);
+    wan_rtt.write(out);
     dns_q.write(out);
     dns_f.write(out);
+    dns_c.write(out);
+    dns_fail.write(out);
     api_c.write(out);
     api_f.write(out);
     api_l.write(out);

@@ -15,11 +15,16 @@
 //   omrt_interface_last_change_timestamp_seconds{interface}   status "since"
 //   omrt_server_up / _state / _info{server,host,reason,role} / _current
 //   omrt_server_transitions_total / _last_change_timestamp_seconds
-//   omrt_server_dns_queries_total{server}      servers.X.dns.queries   \  only when the
-//   omrt_server_dns_failures_total{server}     servers.X.dns.failures   | document has
-//   omrt_server_api_checks_total{server}       servers.X.api.checks     | the field
-//   omrt_server_api_check_failures_total{server} servers.X.api.failures | (numbers >= 0)
-//   omrt_server_api_latency_seconds{server}    servers.X.api.latency_ms/
+//   omrt_server_checks_total / _failovers_total{server}   servers.X.checks, .failovers
+//   omrt_server_interface_up / _rtt_seconds{server,interface}   servers.X.wans[] (ok, rtt_ms)
+//   omrt_server_dns_queries_total / _failures_total{server}   servers.X.dns {queries, failures}
+//        or, from omr-trackerd's list servers.X.dns [{entry, resolvers: [{queries_a,
+//        queries_aaaa, failures, changes}]}]: omrt_server_dns_queries_total and
+//        omrt_server_dns_changes_total (sums), omrt_server_dns_consecutive_failures (worst)
+//   omrt_server_api_checks_total{server}       servers.X.api.checks, else servers.X.api_checks
+//   omrt_server_api_check_failures_total{server}, omrt_server_api_latency_seconds{server}
+//        servers.X.api.failures, servers.X.api.latency_ms (not written yet)
+//   (each only when the document has the field, as a number >= 0)
 //   omrt_process_cpu_seconds_total, omrt_process_resident_memory_bytes, omrt_process_open_fds,
 //   omrt_loop_lag_seconds, omrt_uptime_seconds, omrt_status_file_writes_total,
 //   omrt_status_file_write_error               from "daemon"

@@ -2,6 +2,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/proctitle.h"
 #include "daemon/privdrop.h"
 #include "omrt/version.h"
 
@@ -157,6 +158,9 @@ void Daemon::apply(cfg::Config &&next, bool first)
 
     // Entries of changed interfaces restart from UNKNOWN: their checks are rebuilt.
     std::vector<std::string> names = iface_names(next);
+    // "omr-trackerd wan1 wan2 omrvpn": OMR's omr-schedule restarts trackers it cannot find
+    // with `pgrep -f IFACE` (reference §1.3).
+    core::proctitle_set(names);
     std::vector<std::string> survivors;
     for (const std::string &n : names)
         if (std::find(changed.begin(), changed.end(), n) == changed.end())

@@ -2,6 +2,7 @@
 // servers in one libev loop. Stays in the foreground for procd; see README.md.
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/proctitle.h"
 #include "daemon/daemon.h"
 #include "omrt/clock.h"
 #include "omrt/version.h"
@@ -35,6 +36,8 @@ void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    // Before anything reads argv: the title area is set aside (omr-schedule's pgrep -f).
+    core::proctitle_init(argc, argv);
     enum { OPT_CHECK = 1000 };
     static const struct option longopts[] = {
             {"config-dir", required_argument, nullptr, 'C'},

@@ -24,7 +24,8 @@ wait_log() {
 # its parent's children.
 wait_exit() {
     _pid=$1
-    ( sleep "$2"; kill -KILL "$_pid" 2>/dev/null ) &
+    # The watchdog's sleep must not hold the test's output open (ctest waits for it).
+    ( sleep "$2"; kill -KILL "$_pid" 2>/dev/null ) >/dev/null 2>&1 &
     _dog=$!
     wait "$_pid"
     WAIT_RC=$?
