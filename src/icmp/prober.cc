@@ -262,6 +262,7 @@ Prober::Prober(core::Loop &loop, const omrt::Clock &clock, ProbeListener &listen
         cap *= 2;
     slots_.resize(cap);
     mask_ = cap - 1;
+    armed_deadline_us_ = INT64_MAX; // not armed
 }
 
 Prober::~Prober()
@@ -395,6 +396,7 @@ void Prober::close()
 {
     io_.stop();
     timer_.stop();
+    armed_deadline_us_ = INT64_MAX;
     fd_.reset();
     epoch_++;
     for (auto &s : slots_)
@@ -492,7 +494,11 @@ bool Prober::cancel(uint64_t probe_id)
 
 void Prober::arm(int64_t deadline_us, int64_t now)
 {
-    if (timer_.active() && deadline_us >= armed_deadline_us_)
+    // armed_deadline_us_ stays set until on_timer() runs: a timer that expired in this
+    // loop iteration is no longer active() but its callback is still pending, and
+    // restarting it here would drop that callback and push the expired deadline back to
+    // the new, later one (a probe would then time out late).
+    if (armed_deadline_us_ != INT64_MAX && deadline_us >= armed_deadline_us_)
         return;
     armed_deadline_us_ = deadline_us;
     timer_.start(double(std::max<int64_t>(0, deadline_us - now)) / omrt::kUsPerS);
@@ -501,6 +507,7 @@ void Prober::arm(int64_t deadline_us, int64_t now)
 void Prober::rearm(int64_t now)
 {
     timer_.stop();
+    armed_deadline_us_ = INT64_MAX;
     if (in_flight_ == 0)
         return;
     int64_t earliest = INT64_MAX;
@@ -515,6 +522,7 @@ void Prober::rearm(int64_t now)
 
 void Prober::on_timer()
 {
+    armed_deadline_us_ = INT64_MAX;
     const int64_t now = clock_.mono_us();
     for (unsigned i = 0; i < slots_.size(); i++) {
         Slot &s = slots_[i];

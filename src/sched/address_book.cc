@@ -97,21 +97,38 @@ void AddressBook::configure(const cfg::Config &c,
         contexts_.clear();
     }
 
-    // Every host name in use: servers' `ip` entries, interfaces' hosts lists.
-    std::vector<std::string> hosts;
-    auto add = [&hosts](const std::string &h) {
-        if (!is_literal(h) && std::find(hosts.begin(), hosts.end(), h) == hosts.end())
+    // Every host name in use: servers' `ip` entries, interfaces' hosts lists; each with
+    // who uses it, to name it in log lines ("vps: DNS timeout for vps.example.net ...").
+    std::vector<std::string> hosts, owners;
+    auto add = [&](const std::string &h, const std::string &owner) {
+        if (is_literal(h))
+            return;
+        auto it = std::find(hosts.begin(), hosts.end(), h);
+        if (it == hosts.end()) {
             hosts.push_back(h);
+            owners.push_back(owner);
+            return;
+        }
+        std::string &o = owners[size_t(it - hosts.begin())];
+        if (("," + o + ",").find("," + owner + ",") == std::string::npos)
+            o += "," + owner;
     };
     for (const cfg::Server &s : c.servers)
         for (const std::string &h : s.hosts)
-            add(h);
+            add(h, s.name);
     for (const cfg::Interface &i : c.interfaces) {
         for (const std::string &h : i.opts.hosts)
-            add(h);
+            add(h, i.name);
         for (const std::string &h : i.opts.hosts6)
-            add(h);
+            add(h, i.name);
     }
+
+    seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
+                               [&](const Seen &x) {
+                                   return rebuild || std::find(hosts.begin(), hosts.end(),
+                                                               x.host) == hosts.end();
+                               }),
+                seen_.end());
 
     std::vector<std::pair<std::string, std::string>> ctxs; // (wan, device)
     if (per_wan_) {
@@ -143,14 +160,15 @@ void AddressBook::configure(const cfg::Config &c,
                     contexts_.end());
     for (const auto &x : ctxs) {
         Context &ctx = context_for(x.first, x.second);
-        for (const std::string &h : hosts) {
+        for (size_t k = 0; k < hosts.size(); k++) {
+            const std::string &h = hosts[k];
             bool have = false;
             for (const Watch &w : watches_)
                 have = have || (w.host == h && w.wan == x.first);
             if (have)
                 continue;
             std::string err;
-            dns::NameId id = names_.watch(h, h, *ctx.resolver, family_, &err);
+            dns::NameId id = names_.watch(owners[k], h, *ctx.resolver, family_, &err);
             if (!id) {
                 LOGE("dns: cannot watch %s: %s", h.c_str(), err.c_str());
                 continue;
@@ -186,19 +204,21 @@ HostAddresses AddressBook::lookup(const std::string &host) const
     }
     h.addrs = union_of(host);
     // The reason: ok if any context has a fresh answer, else the first context's.
-    bool first = true;
+    bool first = true, fresh = false;
     for (const Watch &w : watches_) {
         if (w.host != host)
             continue;
         const dns::NameStatus *st = names_.status(w.id);
         if (!st)
             continue;
-        if (first || st->reason == omrt::Reason::ok) {
+        if (first || (st->reason == omrt::Reason::ok && h.reason != omrt::Reason::ok)) {
             h.reason = st->reason;
             h.message = st->message;
             first = false;
         }
+        fresh = fresh || (!st->stale && !st->addrs.empty());
     }
+    h.stale = !h.addrs.empty() && !fresh;
     return h;
 }
 
@@ -242,6 +262,37 @@ uint64_t AddressBook::queries() const
         if (const dns::NameStatus *st = names_.status(w.id))
             n += st->queries_a + st->queries_aaaa;
     return n;
+}
+
+const std::string *AddressBook::host_of(dns::NameId id) const
+{
+    for (const Watch &w : watches_)
+        if (w.id == id)
+            return &w.host;
+    return nullptr;
+}
+
+void AddressBook::on_name_refreshed(dns::NameId id, const dns::NameStatus &st)
+{
+    (void)st;
+    const std::string *h = host_of(id);
+    if (!h || !observer_)
+        return;
+    std::string host = *h;
+    HostAddresses now = lookup(host);
+    auto it =
+            std::find_if(seen_.begin(), seen_.end(), [&](const Seen &x) { return x.host == host; });
+    if (it == seen_.end()) {
+        seen_.push_back(Seen{host, now.reason, now.stale});
+        if (now.reason == omrt::Reason::ok && !now.stale)
+            return; // the first answer: on_name_changed told the listener
+    } else if (it->reason == now.reason && it->stale == now.stale) {
+        return;
+    } else {
+        it->reason = now.reason;
+        it->stale = now.stale;
+    }
+    observer_->on_host_state_changed(host); // last statement: it may reconfigure us
 }
 
 void AddressBook::on_name_changed(dns::NameId id, const dns::NameStatus &st,

@@ -39,10 +39,22 @@ protected:
 
 // Where a host stands, for the consumers' status (servers' DNS diagnosis).
 struct HostAddresses {
-    std::vector<omrt::IpAddr> addrs;
-    omrt::Reason reason = omrt::Reason::pending; // ok, or why the last refresh failed
+    std::vector<omrt::IpAddr> addrs; // union over the resolver contexts
+    // ok when some context's last refresh succeeded, else the first context's failure.
+    omrt::Reason reason = omrt::Reason::pending;
     std::string message;
+    bool stale = false; // no context has a fresh answer: addrs are kept from earlier ones
     bool literal = false;
+};
+
+// Told when a host's DNS state (reason, staleness) changes without its addresses
+// changing: a refresh started failing (the last good answer is kept) or works again.
+class HostStateObserver {
+public:
+    virtual void on_host_state_changed(const std::string &host) = 0;
+
+protected:
+    ~HostStateObserver() = default;
 };
 
 class AddressBook final : private dns::NameListener {
@@ -58,6 +70,8 @@ public:
                    const std::vector<std::pair<std::string, std::string>> &wans);
     // Addresses of |host| (a literal resolves to itself), all contexts together.
     HostAddresses lookup(const std::string &host) const;
+    // At most one; null to stop. Must outlive the book or be unset first.
+    void set_state_observer(HostStateObserver *o) { observer_ = o; }
     // Re-resolve soon (rate-limited by the DNS module).
     void refresh(const std::string &host, const char *why);
     void refresh_wan(const std::string &wan, const char *why);
@@ -81,6 +95,8 @@ private:
 
     void on_name_changed(dns::NameId id, const dns::NameStatus &st,
                          const dns::AddrList &old_addrs) override;
+    void on_name_refreshed(dns::NameId id, const dns::NameStatus &st) override;
+    const std::string *host_of(dns::NameId id) const;
     Context &context_for(const std::string &wan, const std::string &device);
     dns::ResolverOptions options_for(const std::string &wan, const std::string &device) const;
     std::vector<omrt::IpAddr> union_of(const std::string &host) const;
@@ -95,6 +111,13 @@ private:
     dns::Family family_ = dns::Family::both;
     std::vector<std::unique_ptr<Context>> contexts_;
     std::vector<Watch> watches_;
+    HostStateObserver *observer_ = nullptr;
+    struct Seen {
+        std::string host;
+        omrt::Reason reason;
+        bool stale;
+    };
+    std::vector<Seen> seen_; // the state last told to the observer, per host
 };
 
 } // namespace sched

@@ -8,9 +8,11 @@ namespace sched {
 
 namespace {
 
-// The checks time out after `timeout` themselves; the round's verdict waits a little
-// longer so those results (with their reasons) are in when it is made.
-constexpr int64_t kDecisionGraceUs = 250 * 1000;
+// The checks time out at the round's deadline themselves; the verdict waits a little
+// longer so their results (with their reasons) are in when it is made.
+constexpr int64_t kDecisionGraceUs = 50 * 1000;
+// Heartbeat ticks kept in flight at most (a tick lasts heartbeat_timeout_us).
+constexpr size_t kMaxTicks = 8;
 
 // When every lane failed, the reason that says most about the server: one that proves
 // the server was reached (a refusal, an HTTP error, a TLS problem) beats one that only
@@ -57,6 +59,12 @@ bool ServerMachine::wants_ping() const
     return p_.type == cfg::ServerCheck::ping || p_.type == cfg::ServerCheck::apiping;
 }
 
+bool ServerMachine::heartbeat_on() const
+{
+    // Also for `api`: ICMP only starts rounds there, the API decides.
+    return p_.heartbeat_us > 0 && p_.heartbeat_timeout_us > 0 && p_.type != cfg::ServerCheck::none;
+}
+
 bool ServerMachine::lane_ok(const LaneResult &l) const
 {
     switch (p_.type) {
@@ -81,44 +89,44 @@ void ServerMachine::start(omrt::MonoUs now)
         return;
     started_ = true;
     next_heartbeat_ = now + p_.heartbeat_us;
-    start_round(now, "start");
-    schedule_wake();
-}
-
-void ServerMachine::set_params(const ServerParams &p, omrt::MonoUs now)
-{
-    p_ = p;
-    if (!started_)
-        return;
-    for (const Flight &f : flights_)
-        fx_.cancel_check(f.id);
-    flights_.clear();
-    round_ = false;
-    start_round(now, "configuration changed");
+    start_round(now, "start", 0);
     schedule_wake();
 }
 
 void ServerMachine::set_entries(std::vector<ServerEntry> entries, omrt::MonoUs now)
 {
-    bool changed = entries.size() != entries_.size();
-    for (size_t i = 0; !changed && i < entries.size(); i++)
-        changed = entries[i].addrs != entries_[i].addrs ||
-                  entries[i].dns_reason != entries_[i].dns_reason;
-    entries_ = std::move(entries);
-    for (ServerEntry &e : entries_)
+    for (ServerEntry &e : entries)
         if (e.addrs.size() > kMaxAddrsPerEntry)
             e.addrs.resize(kMaxAddrsPerEntry);
-    if (!changed || !started_)
+    bool changed = entries.size() != entries_.size();
+    bool dns_changed = changed;
+    for (size_t i = 0; !changed && i < entries.size(); i++) {
+        changed = entries[i].addrs != entries_[i].addrs ||
+                  (entries[i].addrs.empty() && entries[i].dns_reason != entries_[i].dns_reason);
+        dns_changed = dns_changed || entries[i].dns_reason != entries_[i].dns_reason ||
+                      entries[i].stale != entries_[i].stale ||
+                      entries[i].dns_message != entries_[i].dns_message;
+    }
+    entries_ = std::move(entries);
+    // The address in use is gone from DNS: forget it (the heartbeat follows the new one).
+    bool still = false;
+    for (const ServerEntry &e : entries_)
+        still = still || std::find(e.addrs.begin(), e.addrs.end(), last_ok_addr_) != e.addrs.end();
+    if (!still)
+        last_ok_addr_ = omrt::IpAddr();
+    if (!started_)
         return;
+    if (!changed) {
+        // Only the DNS state: an OK server shows it in its reason.
+        if (dns_changed && status_ == omrt::Health::Ok)
+            publish(now, true);
+        return;
+    }
     // New addresses (DDNS): check them now, not at the next interval.
-    for (const Flight &f : flights_)
-        fx_.cancel_check(f.id);
-    flights_.clear();
-    hb_pending_ = 0;
-    round_ = false;
     last_trigger_ = now;
     triggered_++;
-    start_round(now, "addresses changed");
+    abort_round();
+    start_round(now, "addresses changed", 0);
     schedule_wake();
 }
 
@@ -137,7 +145,7 @@ void ServerMachine::set_wans(std::vector<WanView> wans, omrt::MonoUs now)
     wans_ = std::move(wans);
     // A WAN that came back (or changed address) may reach a server the others cannot.
     if (more_usable && started_)
-        trigger(now, "a WAN changed");
+        trigger(now, "a WAN changed", true);
 }
 
 void ServerMachine::set_auth(omrt::Reason r, const std::string &message, omrt::MonoUs now)
@@ -150,18 +158,50 @@ void ServerMachine::set_auth(omrt::Reason r, const std::string &message, omrt::M
         publish(now, true);
 }
 
-void ServerMachine::trigger(omrt::MonoUs now, const char *why)
+void ServerMachine::trigger(omrt::MonoUs now, const char *why, bool restart_decided)
 {
-    if (!started_ || round_)
+    request_round(now, why, restart_decided ? Restart::decided : Restart::never, 0);
+}
+
+void ServerMachine::request_round(omrt::MonoUs now, const char *why, Restart r,
+                                  omrt::MonoUs silence)
+{
+    if (!started_ || p_.type == cfg::ServerCheck::none)
         return;
+    if (round_) {
+        bool restart = false;
+        switch (r) {
+        case Restart::never:
+            break;
+        case Restart::decided:
+            restart = decided_;
+            break;
+        case Restart::silence:
+            restart = decided_ || deadline_for(now, silence) < deadline_;
+            break;
+        case Restart::always:
+            restart = true;
+            break;
+        }
+        if (!restart)
+            return;
+    }
     if (now - last_trigger_ < p_.trigger_gap_us) {
-        next_round_ = std::min(next_round_, last_trigger_ + p_.trigger_gap_us);
+        // Held back; the strongest request and the earliest silence win.
+        if (!held_ || r > held_restart_)
+            held_restart_ = r;
+        if (silence && (!held_silence_ || silence < held_silence_))
+            held_silence_ = silence;
+        if (!held_)
+            held_why_ = why;
+        held_ = true;
         schedule_wake();
         return;
     }
     last_trigger_ = now;
     triggered_++;
-    start_round(now, why);
+    abort_round();
+    start_round(now, why, silence);
     schedule_wake();
 }
 
@@ -169,19 +209,29 @@ void ServerMachine::on_timer(omrt::MonoUs now)
 {
     if (!started_)
         return;
+    if (held_ && now - last_trigger_ >= p_.trigger_gap_us) {
+        held_ = false;
+        Restart r = held_restart_;
+        omrt::MonoUs silence = held_silence_;
+        held_restart_ = Restart::never;
+        held_silence_ = 0;
+        request_round(now, held_why_, r, silence);
+    }
     if (round_) {
-        if (!decided_ && now >= round_start_ + p_.timeout_us + kDecisionGraceUs)
-            round_deadline(now);
+        if (up_pending() && now >= first_ok_ + p_.prefer_wait_us)
+            decide_up(now);
+        if (!decided_ && now >= deadline_ + kDecisionGraceUs)
+            deadline_passed(now);
         for (unsigned l = 0; round_ && l < lanes_.size(); l++)
             if (next_try_[l] && next_try_[l] <= now) {
                 next_try_[l] = 0;
                 launch_attempt(l, now);
             }
     } else if (now >= next_round_) {
-        start_round(now, "interval");
+        start_round(now, "interval", 0);
     }
-    if (p_.heartbeat_us > 0 && wants_ping() && now >= next_heartbeat_) {
-        next_heartbeat_ = now + p_.heartbeat_us;
+    if (heartbeat_on() && now >= next_heartbeat_) {
+        next_heartbeat_ = std::max(next_heartbeat_ + p_.heartbeat_us, now);
         heartbeat(now);
     }
     schedule_wake();
@@ -196,24 +246,12 @@ void ServerMachine::on_check_result(uint32_t id, const CheckOutcome &o, omrt::Mo
     Flight fl = *it;
     flights_.erase(it);
 
-    if (fl.heartbeat) {
-        if (hb_pending_ > 0)
-            hb_pending_--;
-        if (o.ok)
-            hb_replies_++;
-        if (hb_pending_ == 0 && hb_sent_ > 0) {
-            bool alive = hb_replies_ > 0;
-            // Edge-triggered, so a VPS that never answers ICMP costs nothing.
-            if (hb_alive_ && !alive && status_ == omrt::Health::Ok)
-                trigger(now, "no ICMP answer through any WAN");
-            else if (!hb_alive_ && alive && status_ == omrt::Health::Error)
-                trigger(now, "ICMP answers again");
-            hb_alive_ = alive;
-            hb_sent_ = 0;
-        }
+    if (fl.tick) {
+        on_tick_result(fl, o.ok, now);
+        schedule_wake();
         return;
     }
-    if (fl.lane >= lanes_.size())
+    if (!round_ || fl.lane >= lanes_.size() || fl.attempt != attempts_[fl.lane])
         return;
     LaneResult &L = lanes_[fl.lane];
     if (fl.type == CheckType::api) {
@@ -223,43 +261,40 @@ void ServerMachine::on_check_result(uint32_t id, const CheckOutcome &o, omrt::Mo
         L.ping_tried = true;
         L.ping_ok = o.ok;
     }
-    if (o.ok) {
-        if (L.rtt_us < 0 || fl.type == CheckType::api)
-            L.rtt_us = o.rtt_us;
-    }
+    if (o.ok && (L.rtt_us < 0 || fl.type == CheckType::api))
+        L.rtt_us = o.rtt_us;
     // The lane's reason: the API's when the API is checked, else the ping's.
-    if (fl.type == CheckType::api || !wants_api()) {
-        L.reason = o.ok ? omrt::Reason::ok : o.reason;
-        L.message = o.message;
-    } else if (!L.api_tried) {
+    if (fl.type == CheckType::api || !wants_api() || !L.api_tried) {
         L.reason = o.ok ? omrt::Reason::ok : o.reason;
         L.message = o.message;
     }
 
-    if (!round_ || fl.attempt != attempts_[fl.lane])
-        return;
     bool attempt_done = true;
     for (const Flight &f : flights_)
-        if (!f.heartbeat && f.lane == fl.lane)
+        if (!f.tick && f.lane == fl.lane)
             attempt_done = false;
+    bool any_ok = false;
+    for (const LaneResult &x : lanes_)
+        any_ok = any_ok || lane_ok(x);
     if (lane_ok(L)) {
-        if (!decided_ || status_ != omrt::Health::Ok)
-            publish(now, true);
-        decided_ = true;
-    } else if (attempt_done && attempts_[fl.lane] < p_.tries) {
-        bool any_ok = false;
-        for (const LaneResult &x : lanes_)
-            any_ok = any_ok || lane_ok(x);
-        if (!any_ok)
-            next_try_[fl.lane] = now + std::max<int64_t>(p_.interval_tries_us, 1000);
+        if (!first_ok_)
+            first_ok_ = now;
+    } else if (attempt_done && attempts_[fl.lane] < p_.tries && !any_ok) {
+        next_try_[fl.lane] = now + std::max<int64_t>(p_.interval_tries_us, 1000);
     }
-    bool waiting = false;
-    for (unsigned l = 0; l < lanes_.size(); l++)
-        waiting = waiting || next_try_[l] != 0;
+    // A success elsewhere ends the retries still waiting.
+    if (any_ok)
+        std::fill(next_try_.begin(), next_try_.end(), 0);
+    // A success (or one that waited for earlier addresses) to announce.
+    if (up_pending())
+        decide_up(now);
     bool pending = false;
     for (const Flight &f : flights_)
-        pending = pending || !f.heartbeat;
-    if (!waiting && !pending)
+        pending = pending || !f.tick;
+    bool waiting = false;
+    for (omrt::MonoUs n : next_try_)
+        waiting = waiting || n != 0;
+    if (round_ && !waiting && !pending)
         finish_round(now);
     schedule_wake();
 }
@@ -268,10 +303,17 @@ void ServerMachine::on_check_result(uint32_t id, const CheckOutcome &o, omrt::Mo
 
 void ServerMachine::build_lanes()
 {
+    // Address-major: entries in `ip` order, addresses in answer order (A before AAAA),
+    // then WANs. The first answering lane names the address in use.
     lanes_.clear();
     lane_entry_.clear();
+    std::vector<omrt::IpAddr> seen;
     for (unsigned e = 0; e < entries_.size(); e++)
-        for (const omrt::IpAddr &a : entries_[e].addrs)
+        for (const omrt::IpAddr &a : entries_[e].addrs) {
+            // An address listed twice (a name and its literal) is checked once.
+            if (std::find(seen.begin(), seen.end(), a) != seen.end())
+                continue;
+            seen.push_back(a);
             for (const WanView &w : wans_) {
                 if (!w.usable || !w.src[a.is_v4() ? 0 : 1].valid())
                     continue;
@@ -281,19 +323,54 @@ void ServerMachine::build_lanes()
                 lanes_.push_back(l);
                 lane_entry_.push_back(e);
             }
+        }
     attempts_.assign(lanes_.size(), 0);
     next_try_.assign(lanes_.size(), 0);
 }
 
-void ServerMachine::start_round(omrt::MonoUs now, const char *why)
+omrt::MonoUs ServerMachine::deadline_for(omrt::MonoUs now, omrt::MonoUs silence) const
 {
-    (void)why;
+    // A round triggered by a silent heartbeat counts `timeout` from the silence, but
+    // leaves its checks at least half the timeout.
+    if (silence > 0)
+        return std::max(silence + p_.timeout_us, now + p_.timeout_us / 2);
+    return now + p_.timeout_us;
+}
+
+void ServerMachine::abort_round()
+{
+    if (!round_)
+        return;
+    flights_.erase(std::remove_if(flights_.begin(), flights_.end(),
+                                  [this](const Flight &f) {
+                                      if (f.tick)
+                                          return false;
+                                      fx_.cancel_check(f.id);
+                                      return true;
+                                  }),
+                   flights_.end());
+    round_ = false;
+}
+
+void ServerMachine::start_round(omrt::MonoUs now, const char *why, omrt::MonoUs silence)
+{
+    round_why_ = why;
     if (round_)
         return;
+    if (held_) {
+        // This round answers the held trigger too.
+        if (held_silence_ && (!silence || held_silence_ < silence))
+            silence = held_silence_;
+        held_ = false;
+        held_restart_ = Restart::never;
+        held_silence_ = 0;
+    }
     build_lanes();
     rounds_++;
     round_start_ = now;
+    deadline_ = deadline_for(now, silence);
     decided_ = false;
+    first_ok_ = 0;
     next_round_ = now + p_.interval_us;
     if (p_.type == cfg::ServerCheck::none) {
         publish(now, true);
@@ -315,36 +392,82 @@ void ServerMachine::start_round(omrt::MonoUs now, const char *why)
 
 void ServerMachine::launch_attempt(unsigned l, omrt::MonoUs now)
 {
-    (void)now;
     attempts_[l]++;
+    // The first attempt ends at the round's deadline; retries get the whole timeout.
+    int64_t timeout = attempts_[l] == 1 ? std::max<int64_t>(deadline_ - now, 1000) : p_.timeout_us;
     LaneResult &L = lanes_[l];
     if (wants_api()) {
         L.api_ok = false;
         L.api_tried = false;
-        send(CheckType::api, l, false, attempts_[l], p_.timeout_us);
+        send(CheckType::api, l, 0, attempts_[l], timeout, L.wan, L.addr);
     }
     if (wants_ping()) {
         L.ping_ok = false;
-        send(CheckType::ping, l, false, attempts_[l], p_.timeout_us);
+        send(CheckType::ping, l, 0, attempts_[l], timeout, L.wan, L.addr);
     }
 }
 
-uint32_t ServerMachine::send(CheckType t, unsigned lane, bool hb, unsigned attempt,
-                             int64_t timeout_us)
+uint32_t ServerMachine::send(CheckType t, unsigned lane, uint32_t tick, unsigned attempt,
+                             int64_t timeout_us, const std::string &wan, const omrt::IpAddr &addr)
 {
     uint32_t id = next_id_++;
     if (next_id_ == 0)
         next_id_ = 1;
-    flights_.push_back(Flight{id, lane, t, hb, attempt});
-    const LaneResult &L = lanes_[lane];
-    fx_.start_check(id, t, L.wan, L.addr, timeout_us);
+    flights_.push_back(Flight{id, lane, t, tick, attempt});
+    fx_.start_check(id, t, wan, addr, timeout_us);
     return id;
 }
 
-void ServerMachine::round_deadline(omrt::MonoUs now)
+int ServerMachine::pick_lane() const
 {
-    // `timeout` has passed and no lane succeeded: every first attempt through every WAN
-    // failed. Declare the server down now (failover), let the retries go on.
+    // The first answering lane: lanes are in `ip` entry order, then answer order (A
+    // before AAAA), so the address in use does not depend on which reply came first, and
+    // goes back to the preferred address once that answers again (the shell resolves
+    // with -4 first every cycle).
+    for (unsigned l = 0; l < lanes_.size(); l++)
+        if (lane_ok(lanes_[l]))
+            return int(l);
+    return -1;
+}
+
+bool ServerMachine::earlier_address_pending(int lane) const
+{
+    for (const Flight &f : flights_)
+        if (!f.tick && int(f.lane) < lane && lanes_[f.lane].addr != lanes_[unsigned(lane)].addr)
+            return true;
+    for (unsigned l = 0; l < unsigned(lane) && l < next_try_.size(); l++)
+        if (next_try_[l] && lanes_[l].addr != lanes_[unsigned(lane)].addr)
+            return true;
+    return false;
+}
+
+bool ServerMachine::up_pending() const
+{
+    return round_ && first_ok_ && (!decided_ || status_ != omrt::Health::Ok);
+}
+
+void ServerMachine::decide_up(omrt::MonoUs now)
+{
+    int l = pick_lane();
+    if (l < 0)
+        return;
+    if (status_ == omrt::Health::Ok) {
+        // Nothing to announce: the end of the round publishes the lanes' details.
+        decided_ = true;
+        return;
+    }
+    // Give addresses earlier in order a moment to answer, so the choice does not depend
+    // on which reply came first.
+    if (earlier_address_pending(l) && now < first_ok_ + p_.prefer_wait_us)
+        return;
+    decided_ = true;
+    publish(now, true);
+}
+
+void ServerMachine::deadline_passed(omrt::MonoUs now)
+{
+    // No lane succeeded by the deadline: the server is down (failover). The retries go
+    // on; a late success brings it back.
     decided_ = true;
     publish(now, false);
 }
@@ -361,29 +484,58 @@ void ServerMachine::finish_round(omrt::MonoUs now)
     next_round_ = now + p_.interval_us;
 }
 
+// --------------------------------------------------------------------------- heartbeat
+
 void ServerMachine::heartbeat(omrt::MonoUs now)
 {
-    (void)now;
-    if (hb_pending_ > 0)
-        return; // the previous tick is still out (a long timeout); skip this one
+    if (ticks_.size() >= kMaxTicks)
+        return;
     // The address in use (else the first one), through every usable WAN.
-    unsigned entry = 0;
-    omrt::IpAddr a = current_addr(&entry);
+    omrt::IpAddr a = current_addr(nullptr);
     if (!a.valid())
         return;
-    hb_sent_ = 0;
-    hb_replies_ = 0;
+    Tick t{++tick_seq_, now, 0, false};
+    if (tick_seq_ == 0)
+        t.seq = tick_seq_ = 1; // wrapped (after 68 years at 2/s); 0 means "no tick"
+    ticks_.push_back(t);
     for (const WanView &w : wans_) {
         if (!w.usable || !w.src[a.is_v4() ? 0 : 1].valid())
             continue;
-        uint32_t id = next_id_++;
-        if (next_id_ == 0)
-            next_id_ = 1;
-        flights_.push_back(Flight{id, unsigned(-1), CheckType::ping, true, 0});
-        fx_.start_check(id, CheckType::ping, w.name, a, p_.heartbeat_us);
-        hb_sent_++;
-        hb_pending_++;
+        ticks_.back().pending++;
+        send(CheckType::ping, unsigned(-1), t.seq, 0, p_.heartbeat_timeout_us, w.name, a);
     }
+    if (ticks_.back().pending == 0)
+        ticks_.pop_back();
+}
+
+void ServerMachine::on_tick_result(const Flight &f, bool ok, omrt::MonoUs now)
+{
+    auto it = std::find_if(ticks_.begin(), ticks_.end(),
+                           [&f](const Tick &t) { return t.seq == f.tick; });
+    if (it == ticks_.end())
+        return;
+    Tick &t = *it;
+    if (t.pending > 0)
+        t.pending--;
+    t.replied = t.replied || ok;
+    // A tick is judged at its first answer (alive) or when every echo is lost (silent);
+    // a newer tick's judgement is never overridden by an older one's.
+    if (t.seq > tick_judged_ && (t.replied || t.pending == 0)) {
+        tick_judged_ = t.seq;
+        bool alive = t.replied;
+        omrt::MonoUs sent = t.sent;
+        bool was = hb_alive_;
+        hb_alive_ = alive;
+        // Edge-triggered, so a VPS that never answers ICMP costs nothing.
+        if (was && !alive && status_ == omrt::Health::Ok)
+            request_round(now, "no ICMP answer through any WAN", Restart::silence, sent);
+        else if (!was && alive && status_ == omrt::Health::Error)
+            request_round(now, "ICMP answers again", Restart::always, 0);
+    }
+    it = std::find_if(ticks_.begin(), ticks_.end(),
+                      [&f](const Tick &x) { return x.seq == f.tick; });
+    if (it != ticks_.end() && it->pending == 0)
+        ticks_.erase(it);
 }
 
 void ServerMachine::schedule_wake()
@@ -393,14 +545,18 @@ void ServerMachine::schedule_wake()
     omrt::MonoUs t = INT64_MAX;
     if (round_) {
         if (!decided_)
-            t = std::min(t, round_start_ + p_.timeout_us + kDecisionGraceUs);
+            t = std::min(t, deadline_ + kDecisionGraceUs);
+        if (up_pending())
+            t = std::min(t, first_ok_ + p_.prefer_wait_us);
         for (omrt::MonoUs n : next_try_)
             if (n)
                 t = std::min(t, n);
     } else {
         t = std::min(t, next_round_);
     }
-    if (p_.heartbeat_us > 0 && wants_ping())
+    if (held_)
+        t = std::min(t, last_trigger_ + p_.trigger_gap_us);
+    if (heartbeat_on())
         t = std::min(t, next_heartbeat_);
     if (t != INT64_MAX)
         fx_.wake_at(t);
@@ -435,50 +591,52 @@ void ServerMachine::publish(omrt::MonoUs now, bool success)
         v.message = "not checked (type none): always considered up";
         v.addr = current_addr(&v.entry);
     } else if (success) {
-        // The first answering lane in `ip` entry order, WAN order: what the shell's
-        // master pass would have picked (§5.2 step 4: the index of the working entry).
-        // The address in use stays while it answers: no hopping between A and AAAA (or
-        // between lanes answering in a different order), which would look like a move.
-        const LaneResult *best = nullptr;
-        unsigned best_entry = 0;
-        for (unsigned l = 0; l < lanes_.size() && !best; l++)
-            if (lane_ok(lanes_[l]) && lanes_[l].addr == last_ok_addr_) {
-                best = &lanes_[l];
-                best_entry = lane_entry_[l];
-            }
-        for (unsigned l = 0; l < lanes_.size() && !best; l++)
-            if (lane_ok(lanes_[l])) {
-                best = &lanes_[l];
-                best_entry = lane_entry_[l];
-            }
         v.status = omrt::Health::Ok;
         v.reason = omrt::Reason::ok;
-        std::string vias;
-        for (const LaneResult &l : lanes_)
-            if (lane_ok(l) && best && l.addr == best->addr)
-                vias += (vias.empty() ? "" : ", ") + l.wan;
-        if (best) {
-            v.addr = best->addr;
-            v.entry = best_entry;
-            last_ok_addr_ = best->addr;
-            last_ok_entry_ = best_entry;
-            if (wants_api() && !best->api_ok) {
+        int pick = pick_lane();
+        if (pick >= 0) {
+            const LaneResult &best = lanes_[unsigned(pick)];
+            std::string vias;
+            for (const LaneResult &l : lanes_)
+                if (lane_ok(l) && l.addr == best.addr)
+                    vias += (vias.empty() ? "" : ", ") + l.wan;
+            last_ok_addr_ = best.addr;
+            last_ok_entry_ = lane_entry_[unsigned(pick)];
+            base_reason_ = omrt::Reason::ok;
+            if (wants_api() && !best.api_ok) {
                 // apiping: the API failed but ICMP answers (§5.2 step 3): up, reason noted.
-                v.reason = best->api_tried ? best->reason : omrt::Reason::ok;
-                v.message = core::strprintf("%s answers ICMP via %s, but not the API: %s",
-                                            best->addr.str().c_str(), vias.c_str(),
-                                            best->message.c_str());
+                base_reason_ = best.api_tried ? best.reason : omrt::Reason::ok;
+                base_message_ = core::strprintf("%s answers ICMP via %s, but not the API: %s",
+                                                best.addr.str().c_str(), vias.c_str(),
+                                                best.message.c_str());
             } else if (wants_api()) {
-                v.message = core::strprintf("API at %s answers via %s", best->addr.str().c_str(),
-                                            vias.c_str());
+                base_message_ = core::strprintf("API at %s answers via %s", best.addr.str().c_str(),
+                                                vias.c_str());
             } else {
-                v.message = core::strprintf("%s answers ICMP via %s", best->addr.str().c_str(),
-                                            vias.c_str());
+                base_message_ = core::strprintf("%s answers ICMP via %s", best.addr.str().c_str(),
+                                                vias.c_str());
             }
         }
+        // Else re-published while a round runs (credentials, DNS state): the last
+        // answer's account holds.
+        v.addr = current_addr(&v.entry);
+        v.reason = base_reason_;
+        v.message = base_message_;
         if (v.reason == omrt::Reason::ok && auth_reason_ != omrt::Reason::ok) {
             v.reason = auth_reason_;
             v.message += "; " + auth_message_;
+        }
+        // Reachable, but its name no longer resolves: noted, the last good answer is used.
+        for (const ServerEntry &e : entries_) {
+            if (e.dns_reason == omrt::Reason::ok || e.dns_reason == omrt::Reason::pending ||
+                e.addrs.empty())
+                continue;
+            if (v.reason == omrt::Reason::ok)
+                v.reason = e.dns_reason;
+            v.message += core::strprintf("; DNS for %s failed (%s), using the last good answer%s",
+                                         e.text.c_str(), e.dns_message.c_str(),
+                                         e.stale ? " (stale)" : "");
+            break;
         }
     } else {
         v.status = omrt::Health::Error;

@@ -126,9 +126,26 @@ ServerTracker::ServerTracker(core::Loop &loop, const omrt::Clock &clock, status:
 
 ServerTracker::~ServerTracker()
 {
+    if (book_)
+        book_->set_state_observer(nullptr);
     ops_.clear();
     servers_.clear(); // API clients before the probers' owners
     wans_.clear();
+}
+
+void ServerTracker::set_address_book(AddressBook *book)
+{
+    if (book_)
+        book_->set_state_observer(nullptr);
+    book_ = book;
+    if (book_)
+        book_->set_state_observer(static_cast<HostStateObserver *>(this));
+}
+
+void ServerTracker::on_host_state_changed(const std::string &host)
+{
+    (void)host;
+    refresh_entries();
 }
 
 ServerTracker::Server *ServerTracker::find(const std::string &name)
@@ -157,6 +174,7 @@ const ServerMachine *ServerTracker::machine(const std::string &name) const
 
 void ServerTracker::configure(const cfg::Config &c)
 {
+    bool opts_changed = !(opts_ == c.server_opts);
     opts_ = c.server_opts;
     enabled_ = c.server_opts.enabled;
     if (pin_path_ != c.daemon.pin_file) {
@@ -167,10 +185,13 @@ void ServerTracker::configure(const cfg::Config &c)
             LOGW("servers: certificate pins: %s", err.c_str());
     }
     ServerParams p = ServerParams::from_config(c.server_opts);
-    // Drop servers that are gone (or the whole tracker when disabled).
+    // Drop servers that are gone (or the whole tracker when disabled). A server whose
+    // section or the tracker's options changed starts over from UNKNOWN, like its status
+    // board entry: its clients, connections, token and TLS policy are rebuilt.
     servers_.erase(std::remove_if(servers_.begin(), servers_.end(),
                                   [&](const std::unique_ptr<Server> &s) {
-                                      if (enabled_ && c.find_server(s->cfg.name))
+                                      const cfg::Server *n = c.find_server(s->cfg.name);
+                                      if (enabled_ && n && *n == s->cfg && !opts_changed)
                                           return false;
                                       for (auto &op : ops_)
                                           if (op->srv == s.get())
@@ -182,25 +203,25 @@ void ServerTracker::configure(const cfg::Config &c)
                               [](const std::unique_ptr<Op> &op) {
                                   if (op->srv)
                                       return false;
+                                  // API clients died with their server, without calling back.
                                   if (op->prober)
                                       op->prober->cancel(op->probe);
                                   return true;
                               }),
                ops_.end());
-    if (!enabled_)
+    if (!enabled_) {
+        current_.clear();
+        for (const cfg::Server &sc : c.servers)
+            board_.set_server_verdict(sc.name, omrt::Health::Unknown, omrt::Reason::disabled,
+                                      "not checked: the server tracker is disabled "
+                                      "(omr-tracker.server.enabled 0)");
         return;
+    }
     for (const cfg::Server &sc : c.servers) {
-        Server *s = find(sc.name);
-        bool fresh = !s;
-        if (!s) {
-            servers_.push_back(std::make_unique<Server>(*this, sc, p));
-            s = servers_.back().get();
-        } else if (!(s->cfg == sc)) {
-            s->cfg = sc;
-            s->clients.clear(); // new credentials, port or policy
-            s->auth.reset();
-            s->token.clear();
-        }
+        if (find(sc.name))
+            continue; // unchanged: keeps its state
+        servers_.push_back(std::make_unique<Server>(*this, sc, p));
+        Server *s = servers_.back().get();
         api::TlsSettings ts;
         ts.name = sc.name;
         ts.policy = policy_of(sc.tls_policy);
@@ -210,19 +231,25 @@ void ServerTracker::configure(const cfg::Config &c)
         s->tls_ok = s->tls.setup(ts, &err);
         if (!s->tls_ok)
             LOGE("%s: TLS policy %s: %s", sc.name.c_str(), sc.tls_policy.c_str(), err.c_str());
-        std::vector<ServerEntry> entries = entries_of(sc);
         omrt::MonoUs now = clock_.mono_us();
-        if (!fresh)
-            s->machine.set_params(p, now);
-        s->machine.set_entries(std::move(entries), now);
+        s->machine.set_entries(entries_of(sc), now);
         s->machine.set_wans(wan_views_, now);
-        if (started_ && fresh)
+        if (started_)
             s->machine.start(now);
         if (status::ServerState *st = board_.server(sc.name)) {
             st->master = sc.master;
             st->backup = sc.backup;
         }
     }
+    // Keep the configuration's order (masters and backups are picked in file order).
+    std::vector<std::unique_ptr<Server>> ordered;
+    for (const cfg::Server &sc : c.servers)
+        for (auto &s : servers_)
+            if (s && s->cfg.name == sc.name)
+                ordered.push_back(std::move(s));
+    servers_ = std::move(ordered);
+    if (!current_.empty() && !find(current_))
+        current_.clear();
     update_current("configuration");
 }
 
@@ -250,8 +277,9 @@ std::vector<ServerEntry> ServerTracker::entries_of(const cfg::Server &sc) const
         } else if (book_) {
             HostAddresses r = book_->lookup(h);
             e.addrs = r.addrs;
-            e.dns_reason = r.addrs.empty() ? r.reason : omrt::Reason::ok;
+            e.dns_reason = r.reason;
             e.dns_message = r.message;
+            e.stale = r.stale;
         } else {
             e.dns_reason = omrt::Reason::dns_no_servers;
             e.dns_message = "no resolver";
@@ -261,11 +289,31 @@ std::vector<ServerEntry> ServerTracker::entries_of(const cfg::Server &sc) const
     return entries;
 }
 
+void ServerTracker::prune_clients(Server &s)
+{
+    // Clients of addresses no longer in DNS, or of WANs gone, once idle (a running check
+    // still has an op pointing to its client).
+    s.clients.erase(std::remove_if(s.clients.begin(), s.clients.end(),
+                                   [&](const Server::Client &c) {
+                                       if (c.api->busy())
+                                           return false;
+                                       bool wan = false, addr = false;
+                                       for (const WanView &w : wan_views_)
+                                           wan = wan || w.name == c.wan;
+                                       for (const ServerEntry &e : s.machine.entries())
+                                           addr = addr || std::find(e.addrs.begin(), e.addrs.end(),
+                                                                    c.addr) != e.addrs.end();
+                                       return !wan || !addr;
+                                   }),
+                    s.clients.end());
+}
+
 void ServerTracker::refresh_entries()
 {
     omrt::MonoUs now = clock_.mono_us();
     for (auto &s : servers_) {
         s->machine.set_entries(entries_of(s->cfg), now);
+        prune_clients(*s);
         if (status::ServerState *st = board_.server(s->cfg.name)) {
             std::vector<std::string> addrs;
             for (const ServerEntry &e : s->machine.entries())
@@ -307,8 +355,10 @@ void ServerTracker::set_wans(const std::vector<WanView> &wans)
         w->src[0] = v.src[0];
         w->src[1] = v.src[1];
     }
-    for (auto &s : servers_)
+    for (auto &s : servers_) {
         s->machine.set_wans(wans, clock_.mono_us());
+        prune_clients(*s);
+    }
 }
 
 bool ServerTracker::recheck(const std::string &name)
@@ -318,7 +368,11 @@ bool ServerTracker::recheck(const std::string &name)
         if (name.empty() || s->cfg.name == name) {
             found = true;
             s->auth_next = 0;
-            s->machine.trigger(clock_.mono_us(), "recheck");
+            // Everything about it now: its names too (rate-limited by the DNS module).
+            if (book_)
+                for (const std::string &h : s->cfg.hosts)
+                    book_->refresh(h, "recheck");
+            s->machine.trigger(clock_.mono_us(), "recheck", true);
         }
     return found;
 }
@@ -362,7 +416,7 @@ icmp::Prober *ServerTracker::prober_for(const std::string &wan, int family)
 }
 
 api::ApiClient &ServerTracker::client_for(Server &s, const std::string &wan,
-                                          const omrt::IpAddr &addr)
+                                          const omrt::IpAddr &addr, int64_t timeout_us)
 {
     Server::Client *c = nullptr;
     for (Server::Client &x : s.clients)
@@ -384,7 +438,8 @@ api::ApiClient &ServerTracker::client_for(Server &s, const std::string &wan,
     ac.target.via = wan;
     ac.username = s.cfg.username;
     ac.password = s.cfg.password;
-    uint32_t ms = uint32_t(std::max(1u, opts_.timeout_s) * 1000);
+    // Every phase, and the whole check, end by the time the machine gave the check.
+    uint32_t ms = uint32_t(std::max<int64_t>(timeout_us / 1000, 1));
     ac.timeouts.connect_ms = ms;
     ac.timeouts.handshake_ms = ms;
     ac.timeouts.response_ms = ms;
@@ -420,9 +475,21 @@ void ServerTracker::start_check(Server &s, uint32_t id, CheckType t, const std::
         if (!s.tls_ok) {
             op.client = nullptr;
         } else {
-            api::ApiClient &c = client_for(s, wan, addr);
-            if (c.busy())
+            api::ApiClient &c = client_for(s, wan, addr, timeout_us);
+            if (c.busy()) {
+                // Not expected (one check per lane at a time); never leave the older
+                // check without an answer.
                 c.cancel();
+                for (auto &o : ops_)
+                    if (o->client == &c && o->id != op.id) {
+                        o->client = nullptr;
+                        CheckOutcome x;
+                        x.reason = omrt::Reason::internal;
+                        x.message = "check superseded";
+                        failed_.push_back(Failed{o->id, x});
+                        fail_timer_.start(0.0);
+                    }
+            }
             op.client = &c;
             if (c.check(api::CheckKind::health, &ServerTracker::on_api_result, &op)) {
                 if (status::ServerState *st = board_.server(s.cfg.name))
@@ -543,7 +610,9 @@ void ServerTracker::on_api_result(void *ctx, const api::CheckResult &r) noexcept
 void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
 {
     status::ServerState *st = board_.server(s.cfg.name);
+    bool significant = false;
     if (st) {
+        significant = st->in_use != v.addr.str();
         st->addresses.clear();
         for (const ServerEntry &e : s.machine.entries())
             for (const omrt::IpAddr &a : e.addrs)
@@ -562,8 +631,11 @@ void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
             st->wans.push_back(w);
         }
     }
+    LOGD("%s: %s %s (round %llu: %s)", s.cfg.name.c_str(), omrt::health_name(v.status),
+         omrt::reason_name(v.reason), (unsigned long long)s.machine.rounds(),
+         s.machine.round_why());
     board_.set_server_verdict(s.cfg.name, v.status, v.reason, v.message);
-    board_.changed(false);
+    board_.changed(significant); // the address in use is news; the lanes' RTTs are not
     std::string ip = v.addr.str();
     if (v.transition) {
         LOGN("%s is now %s: %s: %s", s.cfg.name.c_str(), omrt::health_name(v.status),
@@ -611,7 +683,8 @@ void ServerTracker::maybe_auth(Server &s, const ServerVerdict &v)
         return;
     if (!s.auth)
         s.auth = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
-    api::ApiClient &c = client_for(s, lane->wan, lane->addr);
+    api::ApiClient &c = client_for(s, lane->wan, lane->addr,
+                                   int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS);
     s.auth->configure(c.config());
     s.auth_next = clock_.mono_us() + kAuthRetryUs;
     if (s.auth->check(api::CheckKind::status, &ServerTracker::on_auth_result, &s))
@@ -634,8 +707,12 @@ void ServerTracker::on_auth_result(void *ctx, const api::CheckResult &r) noexcep
                r.reason == omrt::Reason::http_status ||
                r.reason == omrt::Reason::http_bad_response) {
         // The API answers but cannot be used: say so (the "Can't get vps token" of the
-        // shell, with the reason), without calling the server down.
-        LOGW("%s: %s", s->cfg.name.c_str(), r.message.c_str());
+        // shell, with the reason), without calling the server down; once, not at every
+        // retry (the status keeps showing it).
+        if (s->machine.reason() != r.reason)
+            LOGW("%s: %s", s->cfg.name.c_str(), r.message.c_str());
+        else
+            LOGD("%s: %s", s->cfg.name.c_str(), r.message.c_str());
         s->machine.set_auth(r.reason, r.message, now);
     } else {
         LOGI("%s: credentials not checked: %s", s->cfg.name.c_str(), r.message.c_str());
@@ -657,8 +734,19 @@ void ServerTracker::update_current(const char *why)
         roles.push_back(r);
     }
     std::string next = pick_current(roles, current_);
-    if (next == current_)
+    if (next == current_) {
+        // Board entries rebuilt by a reload start with current = false: keep them right.
+        bool changed = false;
+        for (auto &s : servers_)
+            if (status::ServerState *st = board_.server(s->cfg.name))
+                if (st->current != (s->cfg.name == current_)) {
+                    st->current = s->cfg.name == current_;
+                    changed = true;
+                }
+        if (changed)
+            board_.changed(true);
         return;
+    }
     std::string prev = current_;
     current_ = next;
     Server *to = find(next);

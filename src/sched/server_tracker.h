@@ -1,8 +1,25 @@
 // The server tracker's driver: one ServerMachine per VPS, the checks they ask for
 // (HTTPS API requests through api::ApiClient, ICMP echoes through icmp::Prober), both
 // bound to each WAN's device, and the choice of the current server among masters and
-// backups, with omr-tracker-server's log lines (tag OMR-Tracker-Server, reference §5.2)
-// and the server-post-tracking.d hooks on every change.
+// backups, with omr-tracker-server's log lines (tag OMR-Tracker-Server, reference §5.2).
+//
+// While a server answers its API, its credentials are confirmed (POST /token, then
+// GET /status with the bearer token) after the first verdict, after each recheck and
+// every 5 minutes (1 minute after a refusal); a refusal is a note on an OK server.
+//
+// server-post-tracking.d hooks run (one run per server and event, serialised per
+// server) with exactly these variables:
+//   OMR_TRACKER_EVENT          status (the server's status changed), current (it became
+//                              or stopped being the current server; both servers get a
+//                              run), address (the address in use changed, e.g. DDNS)
+//   OMR_TRACKER_SERVER         the section name;  _SERVER_IP the address in use;
+//   OMR_TRACKER_SERVER_PREV_IP the address in use before the last address change ("")
+//   OMR_TRACKER_SERVER_HOST    its `ip` entry;  _SERVER_INDEX that entry's index (the
+//                              shell's `count`);  _SERVER_PORT;  _SERVER_MASTER,
+//                              _SERVER_BACKUP, _SERVER_CURRENT (0/1)
+//   OMR_TRACKER_STATUS         OK, ERROR or "" (not checked yet); _PREV_STATUS the
+//                              STATUS of this server's previous run ("" on the first)
+//   OMR_TRACKER_REASON         the reason code;  _STATUS_MSG the status message
 #pragma once
 
 #include "api/client.h"
@@ -23,7 +40,7 @@
 
 namespace sched {
 
-class ServerTracker final : private icmp::ProbeListener {
+class ServerTracker final : private icmp::ProbeListener, private HostStateObserver {
 public:
     ServerTracker(core::Loop &loop, const omrt::Clock &clock, status::Board &board,
                   hooks::HookRunner *hooks);
@@ -31,8 +48,10 @@ public:
     ServerTracker(const ServerTracker &) = delete;
     ServerTracker &operator=(const ServerTracker &) = delete;
 
-    // Names of `ip` entries are resolved through |book| (may be null: literals only).
-    void set_address_book(AddressBook *book) { book_ = book; }
+    // Names of `ip` entries are resolved through |book| (may be null: literals only),
+    // which must outlive the tracker. The tracker follows the names' DNS state itself;
+    // address changes come through refresh_entries().
+    void set_address_book(AddressBook *book);
     // Re-reads the addresses of every entry of every server from the address book.
     void refresh_entries();
     // The servers and their options (start and reload). Unchanged servers keep their
@@ -56,6 +75,7 @@ private:
     struct Wan;
 
     void on_probe_result(const icmp::ProbeResult &r) override;
+    void on_host_state_changed(const std::string &host) override;
     static void on_api_result(void *ctx, const api::CheckResult &r) noexcept;
     static void on_auth_result(void *ctx, const api::CheckResult &r) noexcept;
 
@@ -66,7 +86,9 @@ private:
     void maybe_auth(Server &s, const ServerVerdict &v);
     void update_current(const char *why);
     void run_hooks(Server &s, const char *event);
-    api::ApiClient &client_for(Server &s, const std::string &wan, const omrt::IpAddr &addr);
+    api::ApiClient &client_for(Server &s, const std::string &wan, const omrt::IpAddr &addr,
+                               int64_t timeout_us);
+    void prune_clients(Server &s);
     Wan *find_wan(const std::string &name);
     icmp::Prober *prober_for(const std::string &wan, int family);
     Server *find(const std::string &name);

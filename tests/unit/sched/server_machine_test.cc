@@ -1,6 +1,7 @@
 // The server tracker's state machine in a discrete-event simulation: checks through
-// every WAN at once, the failover moment, apiping's fallback, the heartbeat trigger, DDNS
-// address changes, and the choice of the current server.
+// every WAN at once, the failover moment, apiping's fallback, the heartbeat trigger and
+// its silence-based deadline, round restarts, the address choice of a dual-stack server,
+// DDNS address changes and DNS notes, and the choice of the current server.
 #include "sched/server_machine.h"
 
 #include <gtest/gtest.h>
@@ -50,8 +51,9 @@ struct Sim : sched::ServerEffects {
     MonoUs now = 1 * kS;
     // Reachability: (wan, addr) answers API / ICMP.
     std::set<std::pair<std::string, IpAddr>> api_up, ping_up;
-    Reason api_fail = Reason::tcp_timeout; // how the API fails when it does
-    int64_t api_fail_after = -1;           // -1: at the timeout
+    Reason api_fail = Reason::tcp_timeout;  // how the API fails when it does
+    int64_t api_fail_after = -1;            // -1: at the timeout
+    std::map<IpAddr, int64_t> answer_after; // per address; default 20 ms
     std::vector<Pending> pending;
     std::vector<Sent> sent;
     std::vector<std::pair<MonoUs, ServerVerdict>> verdicts;
@@ -68,8 +70,8 @@ struct Sim : sched::ServerEffects {
         if (up) {
             o.ok = true;
             o.reason = Reason::ok;
-            o.rtt_us = 20 * kMs;
-            after = 20 * kMs;
+            after = answer_after.count(addr) ? answer_after[addr] : 20 * kMs;
+            o.rtt_us = after;
         } else if (t == CheckType::api) {
             o.reason = api_fail;
             o.message = std::string("api fails via ") + wan;
@@ -80,7 +82,9 @@ struct Sim : sched::ServerEffects {
             o.message = std::string("no icmp via ") + wan;
         }
         pending.push_back(Pending{now + after, id, o});
+        timeouts.push_back(timeout);
     }
+    std::vector<int64_t> timeouts; // as given to start_check, in order
     void cancel_check(uint32_t id) override
     {
         pending.erase(std::remove_if(pending.begin(), pending.end(),
@@ -275,10 +279,266 @@ TEST(ServerMachine, HeartbeatTriggersARoundWhenIcmpStops)
     t.sim.run_until(dead + 30 * kS);
     const auto *err = t.sim.first(Health::Error, dead);
     ASSERT_NE(err, nullptr);
-    // Heartbeat every 1 s with a 1 s timeout: the round starts within ~2 s, and is down
-    // `timeout` (10 s) later.
-    EXPECT_LE(err->first - dead, 2 * kS + 10 * kS + 300 * kMs);
+    // A heartbeat echo every 500 ms, lost after 1 s: the first silent tick is sent within
+    // 500 ms of the failure, and the round it triggers is down `timeout` (10 s) after that
+    // tick was sent, plus the 50 ms the verdict waits for the checks' own timeouts.
+    EXPECT_LE(err->first - dead, 10 * kS + 500 * kMs + 50 * kMs);
+    EXPECT_GE(err->first - dead, 10 * kS);
     EXPECT_GE(t.m.triggered_rounds(), 1u);
+    // The checks of that round were given what was left of the timeout, not a full one,
+    // so their own reasons are in at the verdict.
+    EXPECT_EQ(err->second.reason, Reason::tcp_timeout);
+    EXPECT_EQ(err->second.message.find("no answer yet"), std::string::npos) << err->second.message;
+}
+
+// The failover bound over many failure moments: never later than timeout + 1 s.
+TEST(ServerMachine, FailoverWithinTimeoutPlusOneSecondWhateverTheMoment)
+{
+    for (int64_t offset = 0; offset < 1000 * kMs; offset += 37 * kMs) {
+        ServerParams p = params(cfg::ServerCheck::apiping);
+        Tracker t(p);
+        t.m.start(t.sim.now);
+        t.sim.run_until(t.sim.now + 3 * kS + offset);
+        MonoUs dead = t.sim.now;
+        t.sim.api_up.clear();
+        t.sim.ping_up.clear();
+        t.sim.run_until(dead + 20 * kS);
+        const auto *err = t.sim.first(Health::Error, dead);
+        ASSERT_NE(err, nullptr) << "offset " << offset;
+        EXPECT_LE(err->first - dead, p.timeout_us + 1 * kS) << "offset " << offset;
+        EXPECT_GE(err->first - dead, p.timeout_us) << "offset " << offset;
+    }
+}
+
+// A round whose verdict is out (OK) but which waits for a dead WAN's lanes must not hide
+// the master's death: the silent heartbeat starts over.
+TEST(ServerMachine, SilentHeartbeatRestartsARoundWaitingForADeadWan)
+{
+    ServerParams p = params(cfg::ServerCheck::apiping);
+    Tracker t(p);
+    // wan3 cannot reach the server: its lanes take the whole timeout every round.
+    t.sim.api_up.erase({"wan3", kVps});
+    t.sim.ping_up.erase({"wan3", kVps});
+    t.m.start(t.sim.now);
+    t.sim.run_until(t.sim.now + 5 * kS + 100 * kMs); // the second round is running
+    ASSERT_TRUE(t.m.round_running());
+    EXPECT_EQ(t.sim.verdicts.back().second.status, Health::Ok);
+    MonoUs dead = t.sim.now;
+    t.sim.api_up.clear();
+    t.sim.ping_up.clear();
+    t.sim.run_until(dead + 20 * kS);
+    const auto *err = t.sim.first(Health::Error, dead);
+    ASSERT_NE(err, nullptr);
+    EXPECT_LE(err->first - dead, 10 * kS + 550 * kMs);
+}
+
+// ICMP answering again while the server is down starts a fresh round at once: failback
+// does not wait for the retries of a round aimed at a dead server.
+TEST(ServerMachine, HeartbeatAnswerBringsItBackFast)
+{
+    ServerParams p = params(cfg::ServerCheck::apiping);
+    p.interval_us = 60 * kS;
+    Tracker t(p);
+    t.m.start(t.sim.now);
+    t.sim.run_until(t.sim.now + 2 * kS);
+    auto up = t.sim.api_up;
+    auto pup = t.sim.ping_up;
+    t.sim.api_up.clear();
+    t.sim.ping_up.clear();
+    t.sim.run_until(t.sim.now + 15 * kS);
+    ASSERT_EQ(t.m.status(), Health::Error);
+    MonoUs back = t.sim.now;
+    t.sim.api_up = up;
+    t.sim.ping_up = pup;
+    t.sim.run_until(back + 5 * kS);
+    const auto *ok = t.sim.first(Health::Ok, back);
+    ASSERT_NE(ok, nullptr);
+    // Next tick (<= 500 ms), its answer (20 ms), a new round, the API's answer (20 ms).
+    EXPECT_LE(ok->first - back, 500 * kMs + 20 * kMs + 20 * kMs + 1 * kMs);
+    EXPECT_TRUE(ok->second.transition);
+}
+
+// Type api: the heartbeat starts the round, the API decides (an API that still answers
+// keeps the server up even though ICMP stopped).
+TEST(ServerMachine, HeartbeatTriggersApiRoundsToo)
+{
+    ServerParams p = params(cfg::ServerCheck::api);
+    p.interval_us = 60 * kS;
+    Tracker t(p);
+    t.m.start(t.sim.now);
+    t.sim.run_until(t.sim.now + 3 * kS);
+    // ICMP filtered from now on, the API fine: rounds, but no failure.
+    auto api = t.sim.api_up;
+    t.sim.ping_up.clear();
+    t.sim.run_until(t.sim.now + 10 * kS);
+    EXPECT_EQ(t.m.triggered_rounds(), 1u);
+    EXPECT_EQ(t.sim.first(Health::Error, 0), nullptr);
+    // ICMP back, then everything dies: down within timeout + 0.55 s.
+    for (const char *w : {"wan1", "wan2", "wan3"})
+        t.sim.ping_up.insert({w, kVps});
+    t.sim.run_until(t.sim.now + 3 * kS);
+    MonoUs dead = t.sim.now;
+    t.sim.api_up.clear();
+    t.sim.ping_up.clear();
+    t.sim.run_until(dead + 20 * kS);
+    const auto *err = t.sim.first(Health::Error, dead);
+    ASSERT_NE(err, nullptr);
+    EXPECT_LE(err->first - dead, p.timeout_us + 550 * kMs);
+    EXPECT_EQ(err->second.reason, Reason::tcp_timeout);
+}
+
+// A VPS that never answers ICMP: the heartbeat costs no rounds.
+TEST(ServerMachine, HeartbeatWithoutIcmpTriggersNothing)
+{
+    ServerParams p = params(cfg::ServerCheck::apiping);
+    p.interval_us = 30 * kS;
+    Tracker t(p);
+    t.sim.ping_up.clear();
+    t.m.start(t.sim.now);
+    t.sim.run_until(t.sim.now + 25 * kS);
+    EXPECT_EQ(t.m.triggered_rounds(), 0u);
+    EXPECT_EQ(t.m.rounds(), 1u);
+    EXPECT_EQ(t.m.status(), Health::Ok);
+}
+
+// A dual-stack server: the address in use is the first in answer order (A before AAAA)
+// even when the AAAA answers first, and stays so round after round.
+TEST(ServerMachine, AddressInUseIsDeterministic)
+{
+    const IpAddr v6 = ip("2001:db8:100::10");
+    ServerParams p = params(cfg::ServerCheck::api);
+    Sim sim;
+    ServerMachine m("vps", p, sim);
+    sim.m = &m;
+    sched::ServerEntry e;
+    e.text = "vps.example.net";
+    e.addrs = {kVps, v6};
+    m.set_entries({e}, sim.now);
+    std::vector<sched::WanView> w = wans({"wan1", "wan2"});
+    for (auto &x : w)
+        x.src[1] = ip(x.name == "wan1" ? "2001:db8:101::2" : "2001:db8:102::2");
+    m.set_wans(w, sim.now);
+    for (const char *n : {"wan1", "wan2"}) {
+        sim.api_up.insert({n, kVps});
+        sim.api_up.insert({n, v6});
+    }
+    sim.answer_after[v6] = 5 * kMs;     // the AAAA path answers first
+    sim.answer_after[kVps] = 120 * kMs; // the A path a little later
+    m.start(sim.now);
+    sim.run_until(sim.now + 60 * kS);
+    ASSERT_FALSE(sim.verdicts.empty());
+    for (const auto &v : sim.verdicts)
+        EXPECT_EQ(v.second.addr, kVps) << "at " << v.first;
+    // The first verdict waited for the A answer, not for prefer_wait_us.
+    EXPECT_EQ(sim.verdicts.front().first, 1 * kS + 120 * kMs);
+    // The A address stops answering: the AAAA one is used; back when A answers again.
+    MonoUs cut = sim.now;
+    sim.api_up.erase({"wan1", kVps});
+    sim.api_up.erase({"wan2", kVps});
+    sim.run_until(cut + 30 * kS);
+    EXPECT_EQ(sim.verdicts.back().second.addr, v6);
+    EXPECT_EQ(m.status(), Health::Ok);
+    sim.api_up.insert({"wan1", kVps});
+    sim.run_until(sim.now + 30 * kS);
+    EXPECT_EQ(sim.verdicts.back().second.addr, kVps);
+}
+
+// The A path is dead: the first verdict does not wait for it longer than prefer_wait_us.
+TEST(ServerMachine, PreferredAddressIsAwaitedOnlyBriefly)
+{
+    const IpAddr v6 = ip("2001:db8:100::10");
+    ServerParams p = params(cfg::ServerCheck::api);
+    Sim sim;
+    ServerMachine m("vps", p, sim);
+    sim.m = &m;
+    sched::ServerEntry e;
+    e.text = "vps.example.net";
+    e.addrs = {kVps, v6};
+    m.set_entries({e}, sim.now);
+    std::vector<sched::WanView> w = wans({"wan1"});
+    w[0].src[1] = ip("2001:db8:101::2");
+    m.set_wans(w, sim.now);
+    sim.api_up.insert({"wan1", v6});
+    m.start(sim.now);
+    sim.run_until(sim.now + 2 * kS);
+    const auto *ok = sim.first(Health::Ok, 0);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->first, 1 * kS + 20 * kMs + p.prefer_wait_us);
+    EXPECT_EQ(ok->second.addr, v6);
+}
+
+// recheck restarts a round whose verdict is out; it does not restart one still deciding.
+TEST(ServerMachine, RecheckRestartsADecidedRoundOnly)
+{
+    ServerParams p = params(cfg::ServerCheck::api);
+    Tracker t(p);
+    t.sim.api_up.erase({"wan3", kVps}); // keeps every round running for `timeout`
+    t.m.start(t.sim.now);
+    t.sim.run_until(t.sim.now + 1 * kS);
+    ASSERT_TRUE(t.m.round_running());
+    uint64_t rounds = t.m.rounds();
+    t.m.trigger(t.sim.now, "recheck", true);
+    EXPECT_EQ(t.m.rounds(), rounds + 1);
+    // Again at once: that fresh round is still deciding, it answers this one too.
+    t.m.trigger(t.sim.now, "recheck", true);
+    EXPECT_EQ(t.m.rounds(), rounds + 1);
+    // Again once it decided: held back by trigger_gap_us, then done.
+    t.sim.run_until(t.sim.now + 100 * kMs);
+    t.m.trigger(t.sim.now, "recheck", true);
+    EXPECT_EQ(t.m.rounds(), rounds + 1);
+    t.sim.run_until(t.sim.now + p.trigger_gap_us);
+    EXPECT_EQ(t.m.rounds(), rounds + 2);
+    // Without restart_decided (an interface probe failed): the running round goes on.
+    t.sim.run_until(t.sim.now + 3 * kS);
+    ASSERT_TRUE(t.m.round_running());
+    rounds = t.m.rounds();
+    t.m.trigger(t.sim.now, "an interface probe failed");
+    EXPECT_EQ(t.m.rounds(), rounds);
+}
+
+// DNS fails while the last good answer is used: an OK server notes it in its reason,
+// without a new round; the note goes when DNS works again.
+TEST(ServerMachine, DnsFailureIsNotedOnAnOkServer)
+{
+    Tracker t(params(cfg::ServerCheck::api));
+    t.m.start(t.sim.now);
+    t.sim.run_until(t.sim.now + 1 * kS);
+    uint64_t rounds = t.m.rounds();
+    sched::ServerEntry e;
+    e.text = "vps.example.net";
+    e.addrs = {kVps};
+    e.dns_reason = Reason::dns_nxdomain;
+    e.dns_message = "NXDOMAIN from 192.0.2.53";
+    e.stale = true;
+    t.m.set_entries({e}, t.sim.now);
+    EXPECT_EQ(t.m.rounds(), rounds);
+    const ServerVerdict &v = t.sim.verdicts.back().second;
+    EXPECT_EQ(v.status, Health::Ok);
+    EXPECT_FALSE(v.transition);
+    EXPECT_EQ(v.reason, Reason::dns_nxdomain);
+    EXPECT_NE(v.message.find("stale"), std::string::npos) << v.message;
+    e.dns_reason = Reason::ok;
+    e.stale = false;
+    e.dns_message.clear();
+    t.m.set_entries({e}, t.sim.now);
+    EXPECT_EQ(t.sim.verdicts.back().second.reason, Reason::ok);
+    EXPECT_EQ(t.m.rounds(), rounds);
+}
+
+// The same address twice (a name and its literal): one lane per WAN, and the rounds end.
+TEST(ServerMachine, DuplicateAddressIsCheckedOnce)
+{
+    Tracker t(params(cfg::ServerCheck::api));
+    sched::ServerEntry a, b;
+    a.text = "vps.example.net";
+    a.addrs = {kVps};
+    b.text = "198.51.100.10";
+    b.addrs = {kVps};
+    t.m.set_entries({a, b}, t.sim.now);
+    t.m.start(t.sim.now);
+    EXPECT_EQ(t.sim.sent.size(), 3u);
+    t.sim.run_until(t.sim.now + 30 * kS);
+    EXPECT_GE(t.m.rounds(), 5u);
 }
 
 TEST(ServerMachine, NewAddressesAreCheckedAtOnce)
