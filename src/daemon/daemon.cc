@@ -250,6 +250,8 @@ void Daemon::apply(cfg::Config &&next, bool first)
     }
 
     if (first) {
+        if (!control_)
+            return; // start() fails: no "starting" line for a daemon that is not
         LOGN("omr-trackerd %s starting: config %s; tracking %s; servers %s; socket %s; "
              "status file %s",
              OMRT_VERSION, next.dir.c_str(), join_names(names).c_str(), join_names(snames).c_str(),
@@ -343,9 +345,10 @@ void Daemon::sync_trackers(const cfg::Config &next, const std::vector<std::strin
 
 void Daemon::on_iface_verdict(const std::string &iface, const sched::Verdict &v)
 {
-    (void)iface;
-    (void)v;
     update_wans();
+    // A WAN that works again: its DNS context need not wait for its back-off.
+    if (v.transition && v.status == omrt::Health::Ok && v.prev == omrt::Health::Error && book_)
+        book_->refresh_wan(iface, "WAN OK again");
 }
 
 void Daemon::on_iface_link_changed(const std::string &iface)
@@ -398,7 +401,9 @@ void Daemon::update_wans()
     std::vector<sched::WanView> views;
     for (const auto &t : trackers_) {
         const cfg::Interface *i = config_.find_interface(t->name());
-        if (!i || i->net.multipath.empty() || i->net.multipath == "off")
+        // The shell's `multipath | awk '/default/'`: links in MPTCP default mode, that is
+        // `on` and `master`; backup and handover links (often metered) are not used.
+        if (!i || (i->net.multipath != "on" && i->net.multipath != "master"))
             continue;
         const sched::LinkView &l = t->machine().link();
         sched::WanView w;

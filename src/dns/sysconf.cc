@@ -377,6 +377,8 @@ bool normalize_name(std::string_view name, std::string &out, std::string *err)
             return fail("only letters, digits, '-' and '_' are allowed");
         norm += c;
     }
+    if (label == 0)
+        return fail("empty label"); // "a.." (one trailing dot was removed above)
     out = std::move(norm);
     return true;
 }

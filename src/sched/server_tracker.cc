@@ -792,7 +792,10 @@ void ServerTracker::run_hooks(Server &s, const char *event)
     set("SERVER_IP", a.str());
     set("SERVER_PREV_IP", s.prev_ip);
     set("SERVER_HOST", idx < s.cfg.hosts.size() ? s.cfg.hosts[idx] : std::string());
-    set("SERVER_INDEX", core::strprintf("%u", idx));
+    // The shell's `count` (§5.2 step 4): how many of this server's entries before the one
+    // in use answer. The address in use is the first answering entry, so it is 0; the
+    // entry itself is SERVER_HOST.
+    set("SERVER_INDEX", "0");
     set("SERVER_PORT", core::strprintf("%u", s.cfg.port));
     set("SERVER_MASTER", s.cfg.master ? "1" : "0");
     set("SERVER_BACKUP", s.cfg.backup ? "1" : "0");
@@ -802,7 +805,10 @@ void ServerTracker::run_hooks(Server &s, const char *event)
     set("REASON", st ? omrt::reason_name(st->reason) : "pending");
     set("STATUS_MSG", st ? st->message : std::string());
     s.prev_status = word(s.machine.status());
-    hooks_->request(s.cfg.name, std::move(e), hooks::RunKind::Transition);
+    // One key for every server: the runs edit the same UCI sections (proxies, VPNs), so
+    // they go one after the other, in the order the events happened (master down before
+    // backup up).
+    hooks_->request("servers", std::move(e), hooks::RunKind::Transition);
 }
 
 } // namespace sched

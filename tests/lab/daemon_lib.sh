@@ -88,7 +88,9 @@ daemon_stop() {
     dog=$!
     wait "$DAEMON_PID"
     rc=$?
-    kill "$dog" 2>/dev/null
+    # SIGKILL: a TERM could reach the watchdog subshell before it dropped the test's
+    # `trap 'exit 130' TERM`, and run the test's EXIT trap (lab down) from there.
+    kill -KILL "$dog" 2>/dev/null
     wait "$dog" 2>/dev/null
     if [ "$rc" = 0 ]; then ok "omr-trackerd exited 0 on SIGTERM"; else bad "omr-trackerd exit status $rc on SIGTERM"; fi
     DAEMON_PID=""

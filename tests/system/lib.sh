@@ -29,7 +29,7 @@ wait_exit() {
     _dog=$!
     wait "$_pid"
     WAIT_RC=$?
-    kill "$_dog" 2>/dev/null
+    kill -KILL "$_dog" 2>/dev/null
     wait "$_dog" 2>/dev/null
     [ "$WAIT_RC" = 137 ] && WAIT_RC=124
     return 0
