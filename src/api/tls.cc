@@ -47,6 +47,14 @@ int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) noex
         *flags = 0;
         return 0;
     case CertPolicy::pin:
+        if (depth == 0 && !vs->have_pin && vs->first_use && vs->first_use_set) {
+            if (!*vs->first_use_set) {
+                *vs->first_use = vs->seen;
+                *vs->first_use_set = true;
+            }
+            vs->have_pin = true;
+            vs->expected = *vs->first_use;
+        }
         if (depth == 0 && vs->have_pin && vs->seen != vs->expected) {
             vs->pin_mismatch = true;
             // Not X509_CERT_VERIFY_FAILED: VERIFY_OPTIONAL would turn that one into "go on".
@@ -304,6 +312,7 @@ bool TlsPolicy::setup(const TlsSettings &s, std::string *err)
     ca_.reset();
     settings_ = s;
     have_fixed_pin_ = false;
+    first_use_set_ = false;
     if (s.policy == CertPolicy::pin && !s.pin.empty()) {
         if (!parse_pin(s.pin, fixed_pin_)) {
             if (err)
@@ -405,6 +414,9 @@ omrt::Reason TlsPolicy::prepare(mbedtls_ssl_context *ssl, VerifyState &vs, const
             if (err)
                 *err = "pin store unusable (" + pins_->problem() + "): fix or delete it";
             return omrt::Reason::config;
+        } else {
+            vs.first_use = &first_use_;
+            vs.first_use_set = &first_use_set_;
         }
     }
     if (settings_.policy == CertPolicy::ca && sni.empty()) {
@@ -432,7 +444,10 @@ omrt::Reason TlsPolicy::prepare(mbedtls_ssl_context *ssl, VerifyState &vs, const
 
 void TlsPolicy::handshake_done(const VerifyState &vs)
 {
-    if (settings_.policy != CertPolicy::pin || vs.have_pin || !vs.cert_seen)
+    // A first-use handshake has have_pin set by the verify callback (first_use); the key
+    // is stored once, by whichever handshake completes first.
+    if (settings_.policy != CertPolicy::pin || !vs.first_use || !vs.cert_seen || vs.pin_mismatch ||
+        pins_->find(settings_.name))
         return;
     std::string err;
     if (pins_->remember(settings_.name, vs.seen, &err)) {

@@ -74,6 +74,11 @@ struct VerifyState {
     bool clock_plausible = true;
     bool have_pin = false; // pin: a pin is known (configured or stored)
     Pin expected{};
+    // pin, first use: the key the first handshake of this policy saw, shared by the
+    // handshakes running at the same time, so they must all see that same key (a second
+    // key during first use is a mismatch, never a second trust).
+    Pin *first_use = nullptr;
+    bool *first_use_set = nullptr;
     // Results.
     bool cert_seen = false; // false after the handshake = the session was resumed
     Pin seen{};             // key of the leaf certificate, when seen
@@ -170,6 +175,8 @@ private:
     PinStore *pins_;
     TlsSettings settings_;
     bool have_fixed_pin_ = false;
+    Pin first_use_{}; // see VerifyState::first_use
+    bool first_use_set_ = false;
     Pin fixed_pin_{};
     bool ready_ = false;
     // Declared before conf_: the config points to it, so it is freed after.
