@@ -67,6 +67,7 @@ IfaceParams IfaceParams::from_config(const std::string &iface, const cfg::Tracke
     p.failure_interval_us = int64_t(o.failure_interval_s) * omrt::kUsPerS;
     p.wait_test_us = int64_t(o.wait_test_s) * omrt::kUsPerS;
     p.check_quality = o.check_quality;
+    p.server_test = o.server_test;
     p.failure_loss_pct = o.failure_loss_pct;
     p.failure_latency_ms = o.failure_latency_ms;
     p.recovery_loss_pct = o.recovery_loss_pct;
@@ -607,6 +608,20 @@ void IfaceMachine::finish_cycle(omrt::MonoUs now)
                 v.jitter_ms = us_to_ms(s.jitter_us);
                 v.p95_ms = us_to_ms(s.p95_rtt_us);
             }
+        }
+    }
+    if (v.status == omrt::Health::Ok && p_.server_test && v.target_kind == TargetKind::Host) {
+        bool have_servers = false;
+        for (const Family &F : fam_)
+            have_servers = have_servers || !F.servers.empty();
+        if (have_servers) {
+            // The shell meant this (§3.7) but tested an unset variable (A.3).
+            v.status = omrt::Health::Error;
+            v.reason = omrt::Reason::target_timeout;
+            v.message = core::strprintf("reaches the Internet (%s answers) but not the VPS "
+                                        "via %s (server_test)",
+                                        v.target.str().c_str(), link_.device.c_str());
+            v.shell_msg = "No answer from server";
         }
     }
     if (v.status == omrt::Health::Ok)

@@ -80,6 +80,9 @@ struct IfaceParams {
     double recovery_loss_pct = 10;
     double recovery_latency_ms = 500;
     bool always_up = false; // omrvpn: link state not used (§3.2 step 3)
+    // server_test (§3.7, its intended meaning): ERROR when the interface reaches the
+    // Internet (a public host) but none of the VPS addresses.
+    bool server_test = false;
     // omr-trackerd extensions
     unsigned window = 20;       // outcomes kept per target
     bool up_hysteresis = false; // ERROR -> OK needs `tries_up` consecutive good attempts

@@ -302,6 +302,27 @@ TEST(IfaceMachine, ServerDownHostAnswersStaysOkAndRotates)
     EXPECT_EQ(v.failed_hosts[sched::kV4], "198.51.100.1");
 }
 
+TEST(IfaceMachine, ServerTestFailsAnInterfaceThatReachesOnlyTheInternet)
+{
+    IfaceParams p = shipped();
+    p.server_test = true;
+    Tracker t(p);
+    t.sim.up = {kGw, kH1, kH2, kH3}; // the VPS is not reachable through this WAN
+    t.start();
+    t.sim.run_until(t.sim.now + 10 * kS);
+    ASSERT_FALSE(t.sim.verdicts.empty());
+    const Verdict &v = t.sim.verdicts[0].v;
+    EXPECT_EQ(v.status, Health::Error);
+    EXPECT_EQ(v.shell_msg, "No answer from server");
+    EXPECT_NE(v.message.find("server_test"), std::string::npos);
+    // Without the option a public host is enough (§3.2 step 6.2).
+    Tracker u(shipped());
+    u.sim.up = {kGw, kH1, kH2, kH3};
+    u.start();
+    u.sim.run_until(u.sim.now + 10 * kS);
+    EXPECT_EQ(u.sim.verdicts[0].v.status, Health::Ok);
+}
+
 TEST(IfaceMachine, TypeNoneUsesTheGatewayOnly)
 {
     IfaceParams p = shipped();
