@@ -285,6 +285,9 @@ std::string metrics_text(const core::JsonValue &st)
     Family lat("omrt_interface_latency_seconds", "gauge", "Round-trip time of the probes");
     Family loss("omrt_interface_loss_ratio", "gauge", "Share of probes lost, 0 to 1");
     Family jit("omrt_interface_jitter_seconds", "gauge", "Variation of the round-trip time");
+    Family sent("omrt_interface_probes_sent_total", "counter", "Probes sent through the interface");
+    Family probes("omrt_interface_probe_results_total", "counter",
+                  "Probes through the interface by outcome: reply, timeout, error");
     if (const core::JsonValue *g = member(st, "interfaces"); g && g->is_object()) {
         for (size_t i = 0; i < g->size(); i++) {
             const core::JsonValue &o = g->at(i);
@@ -303,12 +306,23 @@ std::string metrics_text(const core::JsonValue &st)
                 loss.add({{"interface", name}}, v / 100);
             if (count(o, "jitter_ms", v))
                 jit.add({{"interface", name}}, v / 1000);
+            if (const core::JsonValue *p = member(o, "probes"); p && p->is_object()) {
+                if (count(*p, "sent", v))
+                    sent.add({{"interface", name}}, v);
+                static const char *const kOutcomes[][2] = {
+                        {"replies", "reply"}, {"timeouts", "timeout"}, {"errors", "error"}};
+                for (const auto &k : kOutcomes)
+                    if (count(*p, k[0], v))
+                        probes.add({{"interface", name}, {"result", k[1]}}, v);
+            }
         }
     }
     ifs.write_common(out);
     lat.write(out);
     loss.write(out);
     jit.write(out);
+    sent.write(out);
+    probes.write(out);
     ifs.transitions.write(out);
     ifs.since.write(out);
 

@@ -278,6 +278,8 @@ void IfaceTracker::on_other_probe(const OtherProbeResult &r)
         return;
     uint32_t id = it->id;
     flights_.erase(it);
+    other_sent_++;
+    (r.ok ? other_replies_ : other_failed_)++;
     if (status::IfaceState *st = svc_.board.iface(iface_.name))
         st->history.record(svc_.clock.mono_us(), r.ok ? double(r.rtt_us) / 1000.0 : NAN);
     machine_.on_probe_result(id, r.ok ? ProbeOutcome::Reply : ProbeOutcome::Timeout, r.rtt_us,
@@ -359,6 +361,17 @@ void IfaceTracker::on_verdict(const Verdict &v)
     status::Board &b = svc_.board;
     if (status::IfaceState *st = b.iface(iface_.name)) {
         st->device = device_;
+        st->probes_sent = st->probes_replies = st->probes_timeouts = st->probes_errors = 0;
+        for (const auto &p : prober_) {
+            const icmp::Counters &c = p->counters();
+            st->probes_sent += c.sent;
+            st->probes_replies += c.replies;
+            st->probes_timeouts += c.timeouts;
+            st->probes_errors += c.errors + c.send_errors;
+        }
+        st->probes_sent += other_sent_;
+        st->probes_replies += other_replies_;
+        st->probes_timeouts += other_failed_;
         st->latency_ms = v.latency_ms;
         st->loss_pct = v.loss_pct;
         st->jitter_ms = v.jitter_ms;

@@ -122,6 +122,8 @@ private:
     std::string prev_device_;
     std::string prev_ip_[2];
     uint64_t hook_runs_ = 0;
+    uint64_t other_sent_ = 0, other_replies_ = 0, other_failed_ = 0; // dns, httping
+
     bool started_ = false;
     bool running_ = false; // started and netlink synced
 };

@@ -36,6 +36,13 @@ void write_iface(core::JsonWriter &w, IfaceState &i, omrt::MonoUs now)
     w.key("latency_history_ms");
     i.history.write_json(w, now);
     w.kv("history_step_s", kHistoryStepS);
+    w.key("probes");
+    w.begin_object();
+    w.kv("sent", i.probes_sent);
+    w.kv("replies", i.probes_replies);
+    w.kv("timeouts", i.probes_timeouts);
+    w.kv("errors", i.probes_errors);
+    w.end_object();
     w.end_object();
 }
 
@@ -81,27 +88,32 @@ void write_server(core::JsonWriter &w, const ServerState &s, BoardExtension *ext
     w.end_object();
 }
 
-// Applies a verdict to an entry; true if anything visible changed.
+enum class Change { none, message, state };
+
+// Applies a verdict to an entry. A new status or reason is a state change (published at
+// once); a new message alone is not: messages carry measurements ("median 0.2 ms over 20
+// probes") that change every cycle, and go out at the measurement rate.
 template <class State>
-bool apply_verdict(State &st, omrt::Health h, omrt::Reason r, const std::string &message,
-                   omrt::WallUs wall_now)
+Change apply_verdict(State &st, omrt::Health h, omrt::Reason r, const std::string &message,
+                     omrt::WallUs wall_now)
 {
-    bool changed = false;
+    Change c = Change::none;
     if (st.status != h) {
         st.status = h;
         st.since_us = wall_now;
         st.transitions++;
-        changed = true;
+        c = Change::state;
     }
     if (st.reason != r) {
         st.reason = r;
-        changed = true;
+        c = Change::state;
     }
     if (st.message != message) {
         st.message = message;
-        changed = true;
+        if (c == Change::none)
+            c = Change::message;
     }
-    return changed;
+    return c;
 }
 
 // Rebuilds |v| in the order of |names|, moving the entries that stay. True if the list
@@ -252,16 +264,18 @@ void Board::set_iface_verdict(const std::string &name, omrt::Health h, omrt::Rea
                               const std::string &message)
 {
     IfaceState *i = iface(name);
-    if (i && apply_verdict(*i, h, r, message, clock_.wall_us()))
-        changed(true);
+    Change c = i ? apply_verdict(*i, h, r, message, clock_.wall_us()) : Change::none;
+    if (c != Change::none)
+        changed(c == Change::state);
 }
 
 void Board::set_server_verdict(const std::string &name, omrt::Health h, omrt::Reason r,
                                const std::string &message)
 {
     ServerState *s = server(name);
-    if (s && apply_verdict(*s, h, r, message, clock_.wall_us()))
-        changed(true);
+    Change c = s ? apply_verdict(*s, h, r, message, clock_.wall_us()) : Change::none;
+    if (c != Change::none)
+        changed(c == Change::state);
 }
 
 void Board::changed(bool significant)
@@ -276,7 +290,9 @@ void Board::changed(bool significant)
         }
         return;
     }
-    if (status_file_.empty() || flush_.active())
+    // flush_soon_: a 0 s flush of a significant change may have expired without having
+    // run yet in this iteration (no longer "active"); re-arming it would delay it.
+    if (status_file_.empty() || flush_soon_ || flush_.active())
         return; // nothing to write, or a write is already due
     omrt::MonoUs due = last_write_us_ + omrt::MonoUs(metrics_interval_s_ * double(omrt::kUsPerS));
     omrt::MonoUs now = clock_.mono_us();

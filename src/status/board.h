@@ -63,6 +63,12 @@ struct IfaceState {
     omrt::WallUs since_us = 0; // wall time of the last status change (or of creation)
     uint64_t transitions = 0;
     LatencyHistory history;
+    // Probes sent through this interface and what became of them (all families, all
+    // methods), since the daemon started.
+    uint64_t probes_sent = 0;
+    uint64_t probes_replies = 0;
+    uint64_t probes_timeouts = 0;
+    uint64_t probes_errors = 0; // ICMP errors, send errors
 };
 
 // One (WAN, address) check of a server: which WAN can reach the VPS (reference §7 #3110).
@@ -137,7 +143,8 @@ public:
     const std::vector<ServerState> &servers() const { return servers_; }
 
     // Records a verdict. A change of status stamps `since`, counts a transition and is
-    // significant; a change of reason or message alone is significant too.
+    // significant, and so is a change of reason; a new message alone is published at the
+    // measurement rate (messages carry measurements that change every cycle).
     void set_iface_verdict(const std::string &name, omrt::Health h, omrt::Reason r,
                            const std::string &message);
     void set_server_verdict(const std::string &name, omrt::Health h, omrt::Reason r,

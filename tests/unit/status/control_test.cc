@@ -423,7 +423,9 @@ TEST_F(ControlTest, ClientThatNeverReadsIsDroppedAndTheLoopStaysResponsive)
         void flip()
         {
             n++;
-            board->set_iface_verdict("wan0", omrt::Health::Ok, omrt::Reason::ok,
+            // A state change each time (a message alone goes out at the measurement rate).
+            board->set_iface_verdict("wan0", n % 2 ? omrt::Health::Error : omrt::Health::Ok,
+                                     n % 2 ? omrt::Reason::target_timeout : omrt::Reason::ok,
                                      "change " + std::to_string(n));
         }
     } flipper{&board};
