@@ -330,6 +330,19 @@ void Daemon::sync_trackers(const cfg::Config &next, const std::vector<std::strin
                     trackers_.end());
     for (const cfg::Interface &i : next.interfaces) {
         sched::IfaceTracker *t = find_tracker(i.name);
+        bool rebuild = t && std::find(changed.begin(), changed.end(), i.name) != changed.end();
+        if (rebuild) {
+            // Its section changed: a new tracker, like its board entry (UNKNOWN, fresh
+            // statistics); unchanged interfaces keep theirs.
+            for (auto &slot : trackers_)
+                if (slot.get() == t) {
+                    slot = std::make_unique<sched::IfaceTracker>(services_, i, ctx);
+                    t = slot.get();
+                }
+            feed_targets(*t, next);
+            t->start();
+            continue;
+        }
         if (!t) {
             trackers_.push_back(std::make_unique<sched::IfaceTracker>(services_, i, ctx));
             t = trackers_.back().get();
@@ -338,7 +351,7 @@ void Daemon::sync_trackers(const cfg::Config &next, const std::vector<std::strin
             continue;
         }
         feed_targets(*t, next);
-        if (ctx_changed || std::find(changed.begin(), changed.end(), i.name) != changed.end())
+        if (ctx_changed)
             t->update(i, ctx);
     }
 }

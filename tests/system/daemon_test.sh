@@ -106,7 +106,14 @@ if "$CTL" recheck no-such-iface 2>"$T/recheck.err"; then fail "recheck of an unk
 grep -q "no-such-iface" "$T/recheck.err" || fail "recheck error does not name the unknown name"
 pass "recheck"
 
-# --- reload with a good change: a new interface appears, wan1 keeps its entry
+# --- reload with a good change: a new interface appears, wan2's section changes (it is
+# rebuilt: UNKNOWN again until checked), wan1 is untouched (keeps its entry and since)
+since_wan1=$(json_get "$T/status1.json" "d['interfaces']['wan1']['since']")
+cat >>"$CONF/omr-tracker" <<'UCI'
+
+config interface 'wan2'
+	option tries '4'
+UCI
 cat >>"$CONF/network" <<'UCI'
 
 config interface 'wan3'
@@ -117,7 +124,9 @@ UCI
 "$CTL" reload >"$T/reload.out" 2>&1 || fail "reload of a valid config failed: $(cat "$T/reload.out")"
 "$CTL" status --json >"$T/status2.json"
 [ "$(json_get "$T/status2.json" "'wan3' in d['interfaces']")" = True ] || fail "wan3 not tracked after reload"
-pass "reload (control socket) applies a valid change"
+[ "$(json_get "$T/status2.json" "d['interfaces']['wan1']['since']")" = "$since_wan1" ] || fail "wan1 was reset by a reload that did not change it"
+grep -q "reloaded .*added wan3.*changed wan2.*unchanged.*wan1" "$LOG" || fail "reload summary line missing: $(grep reloaded "$LOG")"
+pass "reload (control socket) applies a valid change; unchanged interfaces keep their state"
 
 # --- reload with a broken file: refused with file:line, old configuration keeps running
 cp "$BAD/omr-tracker" "$CONF/omr-tracker"
