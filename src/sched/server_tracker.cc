@@ -18,6 +18,9 @@ const char *const kTag = "OMR-Tracker-Server";
 // answers; also after every recheck. A refused token is retried sooner.
 constexpr int64_t kAuthPeriodUs = 300 * omrt::kUsPerS;
 constexpr int64_t kAuthRetryUs = 60 * omrt::kUsPerS;
+// Each WAN's public address as the VPS sees it (GET /clienthost, reference §5.6): the
+// shell's 020-status asked hourly; every 10 minutes costs one small request per WAN.
+constexpr int64_t kClientHostPeriodUs = 600 * omrt::kUsPerS;
 
 api::CertPolicy policy_of(const std::string &s)
 {
@@ -92,6 +95,15 @@ struct ServerTracker::Server final : ServerEffects {
     std::vector<Client> clients;
     std::unique_ptr<api::ApiClient> auth;
     omrt::MonoUs auth_next = 0;
+    struct PublicIp {
+        Server *srv;
+        std::string wan;
+        int family;     // of the lane: the VPS sees an IPv4 and an IPv6 source per WAN
+        std::string ip; // "" unknown
+        omrt::MonoUs next = 0;
+        std::unique_ptr<api::ApiClient> client;
+    };
+    std::vector<std::unique_ptr<PublicIp>> public_ips;
     std::string prev_status;
     std::string prev_ip;
     std::string last_ip;
@@ -628,6 +640,9 @@ void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
             w.reason = l.reason;
             w.message = l.message;
             w.rtt_ms = l.rtt_us >= 0 ? double(l.rtt_us) / 1000.0 : NAN;
+            for (const auto &p : s.public_ips)
+                if (p->wan == l.wan && p->family == l.addr.family)
+                    w.public_ip = p->ip;
             st->wans.push_back(w);
         }
     }
@@ -665,6 +680,65 @@ void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
     else if (addr_changed && current_ == before)
         run_hooks(s, "address");
     maybe_auth(s, v);
+    maybe_clienthost(s, v);
+}
+
+void ServerTracker::maybe_clienthost(Server &s, const ServerVerdict &v)
+{
+    if (!api_type(opts_.type))
+        return;
+    omrt::MonoUs now = clock_.mono_us();
+    for (const LaneResult &l : v.lanes) {
+        if (!l.api_ok)
+            continue;
+        Server::PublicIp *p = nullptr;
+        for (auto &x : s.public_ips)
+            if (x->wan == l.wan && x->family == l.addr.family)
+                p = x.get();
+        if (!p) {
+            s.public_ips.push_back(std::make_unique<Server::PublicIp>());
+            p = s.public_ips.back().get();
+            p->srv = &s;
+            p->wan = l.wan;
+            p->family = l.addr.family;
+        }
+        if (p->next > now || (p->client && p->client->busy()))
+            continue;
+        if (!p->client)
+            p->client = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
+        p->client->configure(
+                client_for(s, l.wan, l.addr, int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS)
+                        .config());
+        p->next = now + kAuthRetryUs; // a failure retries in a minute
+        if (p->client->check(api::CheckKind::clienthost, &ServerTracker::on_clienthost, p))
+            if (status::ServerState *st = board_.server(s.cfg.name))
+                st->api_checks++;
+    }
+}
+
+void ServerTracker::on_clienthost(void *ctx, const api::CheckResult &r) noexcept
+{
+    auto *p = static_cast<Server::PublicIp *>(ctx);
+    ServerTracker &self = p->srv->owner;
+    if (!r.ok || r.client_host.empty()) {
+        LOGD("%s: public address via %s not known: %s", p->srv->cfg.name.c_str(), p->wan.c_str(),
+             r.message.c_str());
+        return;
+    }
+    p->next = self.clock_.mono_us() + kClientHostPeriodUs;
+    if (p->ip == r.client_host)
+        return;
+    std::string was = p->ip.empty() ? std::string() : " (was " + p->ip + ")";
+    LOGN("%s: %s's public address is %s%s", p->srv->cfg.name.c_str(), p->wan.c_str(),
+         r.client_host.c_str(), was.c_str());
+    p->ip = r.client_host;
+    if (status::ServerState *st = self.board_.server(p->srv->cfg.name)) {
+        omrt::IpAddr a;
+        for (status::ServerWan &w : st->wans)
+            if (w.wan == p->wan && omrt::IpAddr::parse(w.addr, a) && a.family == p->family)
+                w.public_ip = p->ip;
+        self.board_.changed(false);
+    }
 }
 
 void ServerTracker::maybe_auth(Server &s, const ServerVerdict &v)

@@ -78,6 +78,8 @@ private:
     void on_host_state_changed(const std::string &host) override;
     static void on_api_result(void *ctx, const api::CheckResult &r) noexcept;
     static void on_auth_result(void *ctx, const api::CheckResult &r) noexcept;
+    static void on_clienthost(void *ctx, const api::CheckResult &r) noexcept;
+    void maybe_clienthost(Server &s, const ServerVerdict &v);
 
     void start_check(Server &s, uint32_t id, CheckType t, const std::string &wan,
                      const omrt::IpAddr &addr, int64_t timeout_us);

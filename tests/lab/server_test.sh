@@ -120,6 +120,12 @@ wait_for 10 "the fake VPS issued a token (POST /token)" value_ge 1 vps_stat mast
 wait_for 5 "and answered GET /status with it" value_ge 1 vps_stat master 'd["requests"].get("/status",0)'
 check "the status calls were authorised" test "$(vps_stat master 'd["auth_ok"]')" -ge 1
 check "per-WAN results: both WANs reach both addresses" test "$(srv vps '",".join(sorted(w["wan"]+"="+str(w["ok"]) for w in s["wans"]))')" = "wan1=True,wan1=True,wan2=True,wan2=True"
+# GET /clienthost through each WAN: the public address the VPS sees (no NAT in the lab).
+public_ips() { srv vps '",".join(sorted(set(w["wan"]+"="+w.get("public_ip","") for w in s["wans"])))'; }
+wait_for 10 "each WAN's public addresses from /clienthost" \
+    value_is "wan1=10.101.0.2,wan1=2001:db8:101::2,wan2=10.102.0.2,wan2=2001:db8:102::2" \
+    public_ips || echo "     public addresses: $(public_ips)"
+
 wait_for 10 "hooks ran for vps's first verdict (EVENT=status, PREV_STATUS empty)" runs_has "status vps >OK ip=$LAB_VPS_MASTER4 current=1"
 wait_for 10 "... and for vps_backup's" runs_has "status vps_backup >OK ip=$LAB_VPS_BACKUP4 current=0"
 
