@@ -45,6 +45,11 @@ def uci():
         "c interface wan1\n\to extra 1;l l1 a;l l1 b\n"
         "config interface 'wan1x' too many\n"
         "config 'bad type' x\n\toption x ''\n")
+    # A name given explicitly that equals the one libuci generates for a later anonymous
+    # section (cfgNNHHHH): both exist, lookups find the first.
+    put("uci", "anonymous-name-collision",
+        "config server 'cfg020f15'\n\toption ip 'vps.example'\n\nconfig device\n"
+        "\toption name 'br-lan'\n\nconfig server 'cfg020f15'\n\toption port '65500'\n")
 
 
 # ------------------------------------------------------------------ icmp
