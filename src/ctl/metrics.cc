@@ -288,6 +288,9 @@ std::string metrics_text(const core::JsonValue &st)
     Family sent("omrt_interface_probes_sent_total", "counter", "Probes sent through the interface");
     Family probes("omrt_interface_probe_results_total", "counter",
                   "Probes through the interface by outcome: reply, timeout, error");
+    Family ignored("omrt_interface_ignored_packets_total", "counter",
+                   "ICMP packets received and ignored: foreign (not ours), duplicate, late, "
+                   "malformed (forged or mangled)");
     if (const core::JsonValue *g = member(st, "interfaces"); g && g->is_object()) {
         for (size_t i = 0; i < g->size(); i++) {
             const core::JsonValue &o = g->at(i);
@@ -314,6 +317,11 @@ std::string metrics_text(const core::JsonValue &st)
                 for (const auto &k : kOutcomes)
                     if (count(*p, k[0], v))
                         probes.add({{"interface", name}, {"result", k[1]}}, v);
+                if (const core::JsonValue *ig = member(*p, "ignored"); ig && ig->is_object()) {
+                    for (const char *k : {"foreign", "duplicate", "late", "malformed"})
+                        if (count(*ig, k, v))
+                            ignored.add({{"interface", name}, {"kind", k}}, v);
+                }
             }
         }
     }
@@ -323,6 +331,7 @@ std::string metrics_text(const core::JsonValue &st)
     jit.write(out);
     sent.write(out);
     probes.write(out);
+    ignored.write(out);
     ifs.transitions.write(out);
     ifs.since.write(out);
 

@@ -766,6 +766,17 @@ void Prober::on_answer(const Packet &p, const omrt::IpAddr &from, const omrt::Ip
                     is_error ? "quoting" : "from", text(who).c_str(), text(s.target).c_str());
             return;
         }
+        // RFC 792 / RFC 4443 §4.2: the request's data comes back whole. A reply with more
+        // or less is not an answer to this probe (a forged or mangled one): the probe
+        // stays in flight for the genuine reply or its timeout.
+        if (!is_error && p.icmp_len != kIcmpHeaderLen + opt_.payload_bytes) {
+            counters_.malformed++;
+            log_odd(now,
+                    "echo reply for seq %u from %s carries %zu bytes of data, not %zu; ignored",
+                    unsigned(p.seq), text(who).c_str(), p.icmp_len - kIcmpHeaderLen,
+                    opt_.payload_bytes);
+            return;
+        }
         ProbeResult r;
         r.rtt_us = now - s.sent_us;
         r.from = from;

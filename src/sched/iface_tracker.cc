@@ -362,12 +362,18 @@ void IfaceTracker::on_verdict(const Verdict &v)
     if (status::IfaceState *st = b.iface(iface_.name)) {
         st->device = device_;
         st->probes_sent = st->probes_replies = st->probes_timeouts = st->probes_errors = 0;
+        st->ignored_foreign = st->ignored_duplicate = st->ignored_late = 0;
+        st->ignored_malformed = 0;
         for (const auto &p : prober_) {
             const icmp::Counters &c = p->counters();
             st->probes_sent += c.sent;
             st->probes_replies += c.replies;
             st->probes_timeouts += c.timeouts;
             st->probes_errors += c.errors + c.send_errors;
+            st->ignored_foreign += c.foreign + c.unmatched;
+            st->ignored_duplicate += c.duplicate;
+            st->ignored_late += c.late;
+            st->ignored_malformed += c.malformed;
         }
         st->probes_sent += other_sent_;
         st->probes_replies += other_replies_;

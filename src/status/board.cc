@@ -42,6 +42,13 @@ void write_iface(core::JsonWriter &w, IfaceState &i, omrt::MonoUs now)
     w.kv("replies", i.probes_replies);
     w.kv("timeouts", i.probes_timeouts);
     w.kv("errors", i.probes_errors);
+    w.key("ignored");
+    w.begin_object();
+    w.kv("foreign", i.ignored_foreign);
+    w.kv("duplicate", i.ignored_duplicate);
+    w.kv("late", i.ignored_late);
+    w.kv("malformed", i.ignored_malformed);
+    w.end_object();
     w.end_object();
     w.end_object();
 }

@@ -69,6 +69,13 @@ struct IfaceState {
     uint64_t probes_replies = 0;
     uint64_t probes_timeouts = 0;
     uint64_t probes_errors = 0; // ICMP errors, send errors
+    // ICMP messages received on this interface's sockets that answered none of our
+    // probes (icmp::Counters): another id or an unmatched sequence/source, a second answer
+    // to one probe, an answer after the probe's timeout, a packet failing validation.
+    uint64_t ignored_foreign = 0;
+    uint64_t ignored_duplicate = 0;
+    uint64_t ignored_late = 0;
+    uint64_t ignored_malformed = 0;
 };
 
 // One (WAN, address) check of a server: which WAN can reach the VPS (reference §7 #3110).

@@ -47,6 +47,30 @@ check "dns by name through the router's resolver (getent)" bash -c "$LAB_TOOL ex
 check "ttl 3 in the answers" bash -c "$LAB_TOOL exec dig +noall +answer host1.lab.test | awk '{print \$2}' | grep -qx 3"
 check "master and backup answer on v6 by name" bash -c "$LAB_TOOL exec curl -s -6 --cacert $LAB_CA https://vps.lab.test:65500/ | grep -q Welcome && $LAB_TOOL exec curl -s -6 --cacert $LAB_CA https://vps-backup.lab.test:65500/ | grep -q Welcome"
 
+# loss 100 %: everything dropped (numgen's range is 0..99, so 100 is a plain drop)
+lab fault loss wan1 100
+check "loss wan1 100: no reply" ping_fails -I wan1 198.51.100.1
+lab unfault loss wan1
+check "unfault loss: replies again" ping_ok -I wan1 198.51.100.1
+
+# forged ICMP replies (lab.d/icmp_forge.py in the ISP namespace)
+forge_stat() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$LAB_STATE/forge-wan1.json" "$1" 2>/dev/null || echo 0; }
+lab fault forge wan1 on
+remember_pids
+lab fault blackhole wan1 on
+# ping (raw socket) sees the forgeries: the wrong sequence (1001) and the short one
+out=$(rx ping -c 1 -W 1 -I wan1 198.51.100.1 2>&1)
+check "forge: ping sees a forged reply with a wrong sequence" bash -c "echo '$out' | grep -q 'icmp_seq=1001'"
+check "forge: ... and a truncated one" bash -c "echo '$out' | grep -q 'truncated'"
+check "forge: one request, four forgeries (wrong id, wrong seq, short, truncated)" test "$(forge_stat requests) $(forge_stat wrong_id) $(forge_stat wrong_seq) $(forge_stat short) $(forge_stat truncated)" = "1 1 1 1 1"
+check "forge: listed in faults" bash -c "$LAB_TOOL faults | grep -q 'forge wan1 on'"
+lab unfault blackhole wan1
+lab fault forge wan1 on --duplicates
+rx ping -c 1 -W 1 -I wan1 198.51.100.1 >/dev/null 2>&1
+wait_for 2 "forge --duplicates: two copies of a correct reply sent" bash -c "[ \"\$(python3 -c 'import json; print(json.load(open(\"$LAB_STATE/forge-wan1.json\"))[\"duplicate\"])' 2>/dev/null)\" = 2 ]"
+lab unfault forge wan1
+check "unfault forge: the forger is gone" bash -c "! $LAB_TOOL pids | grep -q forge-wan1"
+
 # unprivileged ICMP: ping_group_range set in the router only
 icmp_dgram() { # NS: can an ICMP datagram socket (what omr-trackerd uses) be opened there?
     rx "$1" /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)' 2>/dev/null

@@ -49,6 +49,26 @@ wait_for 1 "unfault dns remove: vps.lab.test back to the master" answers vps.lab
 lab unfault dns
 wait_for 1 "unfault dns: newhost.lab.test gone" bash -c "[ -z \"\$($LAB_TOOL exec dig +short newhost.lab.test)\" ]"
 
+# --- SERVFAIL, REFUSED, truncated answers (TC), from the real dnsmasq ----------------------
+tc_flag() { rx dig +time=1 +tries=1 +ignore "$@" 2>/dev/null | grep -q '^;; flags: [a-z ]*\btc\b'; }
+lab fault dns servfail vps
+check "dns servfail: vps.lab.test -> SERVFAIL (relayed by dnsmasq)" test "$(status_of vps.lab.test)" = SERVFAIL
+check "dns servfail: AAAA too" test "$(status_of vps.lab.test AAAA)" = SERVFAIL
+check "dns servfail: other names unaffected" answers vps-backup.lab.test A 198.51.100.11
+lab fault dns refuse vps-backup
+check "dns refuse: vps-backup.lab.test -> REFUSED" test "$(status_of vps-backup.lab.test)" = REFUSED
+lab fault dns truncate host1
+check "dns truncate: TC without EDNS0 (512 bytes)" tc_flag +noedns host1.lab.test A
+check "dns truncate: TC with EDNS0 (4096 asked, dnsmasq sends <= 1232)" tc_flag +bufsize=4096 host1.lab.test AAAA
+check "dns truncate: the whole answer over TCP (100 A records)" test "$(dig_short +tcp host1.lab.test A | wc -l)" = 100
+check "faults lists them" bash -c "$LAB_TOOL faults | grep -q 'vps.lab.test SERVFAIL' && $LAB_TOOL faults | grep -q 'REFUSED' && $LAB_TOOL faults | grep -q 'truncated'"
+lab unfault dns servfail vps
+check "unfault dns servfail: vps.lab.test answers again" answers vps.lab.test A 198.51.100.10
+lab unfault dns
+check "unfault dns: vps-backup answers again" answers vps-backup.lab.test A 198.51.100.11
+check "unfault dns: host1 has its one address again" answers host1.lab.test A 198.51.100.1
+check "unfault dns: the SERVFAIL upstream is stopped" bash -c "! $LAB_TOOL pids | grep -q dnsrcode"
+
 # --- stop / start -------------------------------------------------------------------------
 lab fault dns stop
 check "dns stop: no answer (refused)" bash -c "! $LAB_TOOL exec dig +time=1 +tries=1 +short vps.lab.test A | grep -q '^198'"

@@ -112,7 +112,10 @@ doc = {
     "interfaces": {
         'we"ird\\name': {"status": "OK", "reason": "ok", "message": "", "device": "dev\nice",
                          "latency_ms": 12.5, "loss_pct": 25, "jitter_ms": 0.25,
-                         "since": 1700000000, "transitions": 3},
+                         "since": 1700000000, "transitions": 3,
+                         "probes": {"sent": 40, "replies": 30, "timeouts": 9, "errors": 1,
+                                    "ignored": {"foreign": 5, "duplicate": 2, "late": 0,
+                                                "malformed": 7, "unknown_kind": 3}}},
         "wan2": {"status": "ERROR", "reason": "link_down", "device": "\u00e9th2",
                  "latency_ms": None, "loss_pct": 150, "jitter_ms": "fast",
                  "since": 0, "transitions": -4},
@@ -156,6 +159,12 @@ assert v('omrt_interface_latency_seconds', interface=w) == 0.0125
 assert v('omrt_interface_loss_ratio', interface=w) == 0.25
 assert v('omrt_interface_jitter_seconds', interface=w) == 0.00025
 assert v('omrt_interface_transitions_total', interface=w) == 3
+assert v('omrt_interface_probes_sent_total', interface=w) == 40
+assert v('omrt_interface_probe_results_total', interface=w, result='timeout') == 9
+for k, n in (('foreign', 5), ('duplicate', 2), ('late', 0), ('malformed', 7)):
+    assert v('omrt_interface_ignored_packets_total', interface=w, kind=k) == n, k
+assert not has('omrt_interface_ignored_packets_total', interface=w, kind='unknown_kind')
+assert not has('omrt_interface_ignored_packets_total', interface='wan2')
 assert v('omrt_interface_last_change_timestamp_seconds', interface=w) == 1700000000
 assert v('omrt_interface_up', interface='wan2') == 0
 assert v('omrt_interface_state', interface='wan2', state='ERROR') == 1

@@ -560,6 +560,12 @@ TEST_P(ForgedTest, OnlyTheRightAnswerMatches)
     ASSERT_TRUE(f.send(forge::error(F, v4 ? 3 : 1, v4 ? 1 : 3, 0, quote), us));
     if (raw)
         malformed++;
+    // Right id, seq and source but not the request's data back (RFC 792, RFC 4443 4.2):
+    // 4 bytes instead of 56, then 100: not an answer, the probe waits for the real one.
+    for (size_t len : {size_t(4), size_t(100)}) {
+        ASSERT_TRUE(f.send(forge::echo(F, id, seq1, len, true), us));
+        malformed++;
+    }
     // The real answer, then a copy of it.
     ASSERT_TRUE(f.send(reply(id, seq1), us));
     ASSERT_TRUE(f.send(reply(id, seq1), us));

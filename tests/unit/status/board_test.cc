@@ -93,6 +93,14 @@ TEST_F(BoardTest, JsonCarriesEveryContractField)
     w->latency_ms = 12.3;
     w->loss_pct = 0;
     w->jitter_ms = 1.5;
+    w->probes_sent = 40;
+    w->probes_replies = 37;
+    w->probes_timeouts = 2;
+    w->probes_errors = 1;
+    w->ignored_foreign = 5;
+    w->ignored_duplicate = 4;
+    w->ignored_late = 3;
+    w->ignored_malformed = 2;
     w->history.record(clock.mono_us(), 12.3);
     clock.advance_ms(1500);
     board.set_iface_verdict("wan1", Health::Ok, Reason::ok, "answers");
@@ -131,6 +139,17 @@ TEST_F(BoardTest, JsonCarriesEveryContractField)
     ASSERT_EQ(h.size(), status::kHistorySlots);
     ASSERT_TRUE(h.at(status::kHistorySlots - 1).is_number());
     EXPECT_NEAR(h.at(status::kHistorySlots - 1).as_number(), 12.3, 0.05);
+
+    const core::JsonValue &p = member(w1, "probes");
+    EXPECT_EQ(num(p, "sent"), 40);
+    EXPECT_EQ(num(p, "replies"), 37);
+    EXPECT_EQ(num(p, "timeouts"), 2);
+    EXPECT_EQ(num(p, "errors"), 1);
+    const core::JsonValue &ig = member(p, "ignored");
+    EXPECT_EQ(num(ig, "foreign"), 5);
+    EXPECT_EQ(num(ig, "duplicate"), 4);
+    EXPECT_EQ(num(ig, "late"), 3);
+    EXPECT_EQ(num(ig, "malformed"), 2);
 
     const core::JsonValue &w2 = ifs.at(1);
     EXPECT_EQ(str(w2, "status"), "UNKNOWN");
