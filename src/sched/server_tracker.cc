@@ -303,12 +303,16 @@ std::vector<ServerEntry> ServerTracker::entries_of(const cfg::Server &sc) const
 
 void ServerTracker::prune_clients(Server &s)
 {
-    // Clients of addresses no longer in DNS, or of WANs gone, once idle (a running check
-    // still has an op pointing to its client).
+    // Clients of addresses no longer in DNS, or of WANs gone, once no op points to them
+    // (an op keeps its client until it ends, whether the client still runs its check or
+    // not).
     s.clients.erase(std::remove_if(s.clients.begin(), s.clients.end(),
                                    [&](const Server::Client &c) {
                                        if (c.api->busy())
                                            return false;
+                                       for (const auto &op : ops_)
+                                           if (op->client == c.api.get())
+                                               return false;
                                        bool wan = false, addr = false;
                                        for (const WanView &w : wan_views_)
                                            wan = wan || w.name == c.wan;
@@ -428,17 +432,20 @@ icmp::Prober *ServerTracker::prober_for(const std::string &wan, int family)
 }
 
 api::ApiClient &ServerTracker::client_for(Server &s, const std::string &wan,
-                                          const omrt::IpAddr &addr, int64_t timeout_us)
+                                          const omrt::IpAddr &addr)
 {
-    Server::Client *c = nullptr;
     for (Server::Client &x : s.clients)
         if (x.wan == wan && x.addr == addr)
-            c = &x;
-    if (!c) {
-        s.clients.push_back(Server::Client{wan, addr, nullptr});
-        c = &s.clients.back();
-        c->api = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
-    }
+            return *x.api;
+    s.clients.push_back(Server::Client{wan, addr, nullptr});
+    Server::Client &c = s.clients.back();
+    c.api = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
+    return *c.api;
+}
+
+api::ApiConfig ServerTracker::config_for(const Server &s, const std::string &wan,
+                                         const omrt::IpAddr &addr, int64_t timeout_us)
+{
     Wan *w = find_wan(wan);
     api::ApiConfig ac;
     ac.name = s.cfg.name;
@@ -456,8 +463,7 @@ api::ApiClient &ServerTracker::client_for(Server &s, const std::string &wan,
     ac.timeouts.handshake_ms = ms;
     ac.timeouts.response_ms = ms;
     ac.timeouts.total_ms = ms;
-    c->api->configure(ac);
-    return *c->api;
+    return ac;
 }
 
 void ServerTracker::start_check(Server &s, uint32_t id, CheckType t, const std::string &wan,
@@ -487,21 +493,21 @@ void ServerTracker::start_check(Server &s, uint32_t id, CheckType t, const std::
         if (!s.tls_ok) {
             op.client = nullptr;
         } else {
-            api::ApiClient &c = client_for(s, wan, addr, timeout_us);
-            if (c.busy()) {
-                // Not expected (one check per lane at a time); never leave the older
-                // check without an answer.
-                c.cancel();
-                for (auto &o : ops_)
-                    if (o->client == &c && o->id != op.id) {
-                        o->client = nullptr;
-                        CheckOutcome x;
-                        x.reason = omrt::Reason::internal;
-                        x.message = "check superseded";
-                        failed_.push_back(Failed{o->id, x});
-                        fail_timer_.start(0.0);
-                    }
-            }
+            api::ApiClient &c = client_for(s, wan, addr);
+            // Not expected (one check per lane at a time), but never leave an older check
+            // of this client without an answer, nor with a pointer to it: before the
+            // client is reconfigured, which would cancel it silently.
+            c.cancel();
+            for (auto &o : ops_)
+                if (o->client == &c && o->id != op.id) {
+                    o->client = nullptr;
+                    CheckOutcome x;
+                    x.reason = omrt::Reason::internal;
+                    x.message = "check superseded";
+                    failed_.push_back(Failed{o->id, x});
+                    fail_timer_.start(0.0);
+                }
+            c.configure(config_for(s, wan, addr, timeout_us));
             op.client = &c;
             if (c.check(api::CheckKind::health, &ServerTracker::on_api_result, &op)) {
                 if (status::ServerState *st = board_.server(s.cfg.name))
@@ -706,9 +712,8 @@ void ServerTracker::maybe_clienthost(Server &s, const ServerVerdict &v)
             continue;
         if (!p->client)
             p->client = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
-        p->client->configure(
-                client_for(s, l.wan, l.addr, int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS)
-                        .config());
+        p->client->configure(config_for(s, l.wan, l.addr,
+                                        int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS));
         p->next = now + kAuthRetryUs; // a failure retries in a minute
         if (p->client->check(api::CheckKind::clienthost, &ServerTracker::on_clienthost, p))
             if (status::ServerState *st = board_.server(s.cfg.name))
@@ -757,9 +762,8 @@ void ServerTracker::maybe_auth(Server &s, const ServerVerdict &v)
         return;
     if (!s.auth)
         s.auth = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
-    api::ApiClient &c = client_for(s, lane->wan, lane->addr,
-                                   int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS);
-    s.auth->configure(c.config());
+    s.auth->configure(config_for(s, lane->wan, lane->addr,
+                                 int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS));
     s.auth_next = clock_.mono_us() + kAuthRetryUs;
     if (s.auth->check(api::CheckKind::status, &ServerTracker::on_auth_result, &s))
         if (status::ServerState *st = board_.server(s.cfg.name))

@@ -88,8 +88,11 @@ private:
     void maybe_auth(Server &s, const ServerVerdict &v);
     void update_current(const char *why);
     void run_hooks(Server &s, const char *event);
-    api::ApiClient &client_for(Server &s, const std::string &wan, const omrt::IpAddr &addr,
-                               int64_t timeout_us);
+    // The lane's API client (created on first use, never reconfigured here: a new target
+    // would cancel a running check without calling back).
+    api::ApiClient &client_for(Server &s, const std::string &wan, const omrt::IpAddr &addr);
+    api::ApiConfig config_for(const Server &s, const std::string &wan, const omrt::IpAddr &addr,
+                              int64_t timeout_us);
     void prune_clients(Server &s);
     Wan *find_wan(const std::string &name);
     icmp::Prober *prober_for(const std::string &wan, int family);
