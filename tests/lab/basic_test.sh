@@ -58,10 +58,11 @@ forge_stat() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[s
 lab fault forge wan1 on
 remember_pids
 lab fault blackhole wan1 on
-# ping (raw socket) sees the forgeries: the wrong sequence (1001) and the short one
+# ping sees the first forgery that passes the kernel's id filter, the wrong sequence (1001);
+# it may exit on it, before the short one arrives, so what else was sent is checked at the
+# forger (its counters), not in ping's output.
 out=$(rx ping -c 1 -W 1 -I wan1 198.51.100.1 2>&1)
 check "forge: ping sees a forged reply with a wrong sequence" bash -c "echo '$out' | grep -q 'icmp_seq=1001'"
-check "forge: ... and a truncated one" bash -c "echo '$out' | grep -q 'truncated'"
 check "forge: one request, four forgeries (wrong id, wrong seq, short, truncated)" test "$(forge_stat requests) $(forge_stat wrong_id) $(forge_stat wrong_seq) $(forge_stat short) $(forge_stat truncated)" = "1 1 1 1 1"
 check "forge: listed in faults" bash -c "$LAB_TOOL faults | grep -q 'forge wan1 on'"
 lab unfault blackhole wan1
