@@ -461,18 +461,7 @@ class Watch:
 
     def docs(self):
         """New (arrival mono_ns, document) pairs since the last call."""
-        out = []
-        while self.seen < len(self.r.lines):
-            t, ln = self.r.lines[self.seen]
-            self.seen += 1
-            try:
-                d = json.loads(ln)
-            except ValueError:
-                continue
-            d = d.get("status", d)
-            self.doc = d
-            out.append((t, d))
-        return out
+        return list(iter(self.next_doc, None))
 
     def next_doc(self):
         """The next (arrival mono_ns, document) not seen yet, or None."""
