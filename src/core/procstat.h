@@ -11,6 +11,11 @@ struct ProcStat {
     uint64_t vol_ctxsw = 0;    // voluntary context switches (~ wakeups)
     uint64_t nonvol_ctxsw = 0; // involuntary ones
     unsigned open_fds = 0;     // entries of /proc/self/fd
+    // Bytes the daemon allocated and has not freed: the sanitizer allocator's count in a
+    // sanitizer build, glibc's mallinfo2() otherwise; -1 where neither exists (musl).
+    // Unlike VmRSS it does not move with freed pages the allocator keeps, so a leak
+    // shows as a trend here first (tools/soak).
+    int64_t heap_bytes = -1;
 };
 
 // Reads /proc/self; fields it cannot read stay 0.

@@ -440,6 +440,8 @@ std::string metrics_text(const core::JsonValue &st)
         double v;
         Family cpu("omrt_process_cpu_seconds_total", "counter", "User and system CPU time");
         Family rss("omrt_process_resident_memory_bytes", "gauge", "Resident set size");
+        Family heap("omrt_process_heap_bytes", "gauge",
+                    "Heap bytes allocated and not freed (absent where the C library cannot say)");
         Family fds("omrt_process_open_fds", "gauge", "Open file descriptors");
         Family lag("omrt_loop_lag_seconds", "gauge",
                    "Worst lateness of the event loop's self-check timer over the last minute");
@@ -451,6 +453,8 @@ std::string metrics_text(const core::JsonValue &st)
             cpu.add({}, v / 1000);
         if (count(*d, "rss_kb", v))
             rss.add({}, v * 1024);
+        if (count(*d, "heap_bytes", v))
+            heap.add({}, v);
         if (count(*d, "open_fds", v))
             fds.add({}, v);
         if (count(*d, "loop_lag_ms", v))
@@ -463,6 +467,7 @@ std::string metrics_text(const core::JsonValue &st)
             wre.add({}, e->is_string() ? 1 : 0);
         cpu.write(out);
         rss.write(out);
+        heap.write(out);
         fds.write(out);
         lag.write(out);
         upt.write(out);

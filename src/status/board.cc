@@ -418,6 +418,11 @@ void Board::write_json(core::JsonWriter &w)
     w.kv("uptime_s", static_cast<long long>((now - started_us_) / omrt::kUsPerS));
     w.kv("cpu_ms", ps.cpu_ms);
     w.kv("rss_kb", ps.rss_kb);
+    w.key("heap_bytes");
+    if (ps.heap_bytes < 0)
+        w.null();
+    else
+        w.value(static_cast<long long>(ps.heap_bytes));
     w.kv("loop_lag_ms", loop_lag_ms_);
     w.kv("open_fds", ps.open_fds);
     w.kv("status_writes", writes_);

@@ -4,7 +4,7 @@
   analyze.py SAMPLES STATUS_JSON FAULTS [--heap HEAP_CSV] [--log DAEMON_LOG] [--asan]
 
 SAMPLES: t_s,fds,rss_kb,status_ok,status_ms per sample; HEAP_CSV: t_s,heap_bytes (the
-ASan allocator's live bytes); STATUS_JSON: the last status document; FAULTS: one line per
+daemon's status daemon.heap_bytes: live bytes of the ASan allocator, or of glibc's); STATUS_JSON: the last status document; FAULTS: one line per
 fault injected ("kind target"); DAEMON_LOG: for the transitions ("X is now OK|ERROR").
 Prints the figures and a last line "soak: PASS" or "soak: FAIL: why"; exit status 0 on PASS.
 
@@ -12,7 +12,7 @@ Every series is judged after a warm-up (the first 15 % of the run: TLS sessions,
 contexts, ASan's quarantine filling up) by comparing its first and last third (median for
 fds, mean for memory) and by a least-squares slope over the whole post-warm-up part:
   - open fds: last - first <= --fd-band (3);
-  - live heap (ASan runs): last - first <= max(--heap-band-kb 512, 5 %) — the leak signal;
+  - live heap (when the daemon reports it): last - first <= max(--heap-band-kb 512, 5 %) — the leak signal;
   - RSS: last - first <= max(--rss-band-kb, --rss-band-pct of first): 2 MB / 3 % without
     ASan; with ASan 8 MB / 15 %, since its RSS also moves with the 16 MB quarantine and the
     allocator's per-size-class caches (the live heap above is the precise measure there).
@@ -118,7 +118,7 @@ def main():
             fails.append("live heap grew from %.0f to %.0f kB (band %.0f kB)"
                          % (h_first, h_last, hband))
     elif a.asan:
-        print("heap: not sampled (gdb missing?)")
+        print("heap: not sampled (the daemon reported no heap_bytes)")
 
     bad = [r for r in rows if not r[3]]
     ms = sorted(r[4] for r in rows if r[3])

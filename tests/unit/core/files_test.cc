@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,4 +54,11 @@ TEST(ProcStat, ReadsOwnProcess)
     core::ProcStat st = core::read_proc_self();
     EXPECT_GT(st.rss_kb, 0u);
     EXPECT_GE(st.open_fds, 3u); // stdin, stdout, stderr at least
+#if defined(__GLIBC__)
+    // A block the test holds is counted while it lives.
+    int64_t before = st.heap_bytes;
+    ASSERT_GT(before, 0);
+    std::string held(1 << 20, 'x');
+    EXPECT_GE(core::read_proc_self().heap_bytes, before + (1 << 20) - 4096) << held.size();
+#endif
 }

@@ -72,6 +72,7 @@ assert v('omrt_server_current', server='vps') in (0, 1)
 assert v('omrt_server_checks_total', server='vps') >= 0
 assert v('omrt_server_api_checks_total', server='vps') >= 0
 assert v('omrt_process_resident_memory_bytes') > 1e5
+assert 1e4 < v('omrt_process_heap_bytes') < v('omrt_process_resident_memory_bytes')
 assert v('omrt_process_open_fds') >= 3
 assert v('omrt_process_cpu_seconds_total') >= 0
 assert v('omrt_uptime_seconds') >= 0
@@ -140,7 +141,7 @@ doc = {
                           {"wan": "wan1", "ok": False}]},
     },
     "daemon": {"pid": pid, "version": "9.9.9", "uptime_s": 100, "cpu_ms": 1500, "rss_kb": 2048,
-               "loop_lag_ms": 2.5, "open_fds": 9, "status_writes": 7,
+               "heap_bytes": 734003, "loop_lag_ms": 2.5, "open_fds": 9, "status_writes": 7,
                "status_write_error": "cannot write /var/run/x"},
 }
 text = json.dumps(doc, ensure_ascii=False)
@@ -197,6 +198,7 @@ assert not has('omrt_server_interface_rtt_seconds', server='vps3', interface='wa
 assert v('omrt_build_info', version='9.9.9') == 1
 assert v('omrt_process_cpu_seconds_total') == 1.5
 assert v('omrt_process_resident_memory_bytes') == 2097152
+assert v('omrt_process_heap_bytes') == 734003
 assert v('omrt_loop_lag_seconds') == 0.0025
 assert v('omrt_status_file_writes_total') == 7
 assert v('omrt_status_file_write_error') == 1
