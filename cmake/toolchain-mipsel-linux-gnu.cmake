@@ -25,6 +25,30 @@ set(CMAKE_CXX_COMPILER ${OMRT_CROSS_TRIPLET}-g++)
 # 32-bit: the :mipsel libraries were built that way.
 set(CMAKE_C_FLAGS_INIT "-D_FILE_OFFSET_BITS=64")
 set(CMAKE_CXX_FLAGS_INIT "-D_FILE_OFFSET_BITS=64")
+
+# OMRT_OPENWRT_FLAGS=ON compiles the way OpenWrt compiles an ordinary package for a MIPS
+# router, instead of Debian's defaults (PIE, MIPS32 code):
+#  - no PIE: OpenWrt's default "User space ASLR PIE compilation: Regular" builds PIE only
+#    for the packages that set PKG_ASLR_PIE_REGULAR:=1 (config/Config-build.in,
+#    include/hardening.mk); openwrt/Makefile does not set it;
+#  - MIPS16e (-mips16 -minterlink-mips16): OpenWrt's packages are built so on targets
+#    with the mips16 feature (24Kc: ath79, ramips mt76x8...) unless they opt out with
+#    PKG_BUILD_FLAGS:=no-mips16;
+#  - PLT calls for non-PIC code (-mplt): OpenWrt configures its gcc --with-mips-plt for
+#    mips and mipsel (toolchain/gcc/common.mk), which makes them its default.
+# For tools/size-report only: such binaries are measured, not run. Debian's libraries are
+# hard-float (OpenWrt's MIPS targets are soft-float), and MIPS16e code reaches
+# hard-float functions only through stubs gcc adds per call: ld's --gc-sections drops the
+# .mips16.call.fp.* ones (strtod then returns garbage), and with them kept by a linker
+# script, omr-trackerctl still read `--timeout 5` as 1.8e-307 under qemu. Soft-float
+# code needs no such stubs.
+set(OMRT_OPENWRT_FLAGS OFF CACHE BOOL
+    "Compile like OpenWrt's package builds: no PIE, MIPS16e, PLT")
+if(OMRT_OPENWRT_FLAGS)
+    string(APPEND CMAKE_C_FLAGS_INIT " -mips16 -minterlink-mips16 -fno-pie -mplt")
+    string(APPEND CMAKE_CXX_FLAGS_INIT " -mips16 -minterlink-mips16 -fno-pie -mplt")
+    set(CMAKE_EXE_LINKER_FLAGS_INIT "-no-pie")
+endif()
 # Debian's multiarch layout: /usr/lib/mipsel-linux-gnu, /usr/include/mipsel-linux-gnu.
 set(CMAKE_LIBRARY_ARCHITECTURE ${OMRT_CROSS_TRIPLET})
 
@@ -34,7 +58,7 @@ endif()
 set(CROSS_EXTRA_ROOT "${CROSS_EXTRA_ROOT}" CACHE PATH
     "Extra target root searched first (the unpacked libudns-dev:mipsel)")
 # try_compile projects re-read this file; pass the root on to them.
-list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES CROSS_EXTRA_ROOT)
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES CROSS_EXTRA_ROOT OMRT_OPENWRT_FLAGS)
 
 # Headers and libraries only from the target roots; programs from the host.
 set(CMAKE_FIND_ROOT_PATH ${CROSS_EXTRA_ROOT} /usr/${OMRT_CROSS_TRIPLET} /)
