@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
 
@@ -131,12 +132,12 @@ void ApiClient::cancel()
     cb_ = nullptr;
 }
 
-std::string ApiClient::via() const
+const char *ApiClient::via() const
 {
     const Target &t = cfg_.target;
     if (!t.via.empty())
-        return t.via;
-    return t.device.empty() ? std::string("default route") : t.device;
+        return t.via.c_str();
+    return t.device.empty() ? "default route" : t.device.c_str();
 }
 
 void ApiClient::start(Step s)
@@ -147,29 +148,39 @@ void ApiClient::start(Step s)
     std::string extra;
     if (cfg_.timeouts.idle_ms == 0)
         extra = "Connection: close\r\n";
-    std::string req;
+    const char *method = "GET";
+    const char *path;
+    const char *content_type = "";
+    std::string body;
     switch (s) {
     case Step::get_root:
-        req = http_request("GET", "/", host, extra, "", "");
+        path = "/";
         break;
     case Step::get_clienthost:
-        req = http_request("GET", "/clienthost", host, extra, "", "");
+        path = "/clienthost";
         break;
-    case Step::post_token: {
-        std::string body = form_encode({{"username", cfg_.username}, {"password", cfg_.password}});
-        req = http_request("POST", "/token", host, extra, "application/x-www-form-urlencoded",
-                           body);
-        std::fill(body.begin(), body.end(), '\0');
+    case Step::post_token:
+        method = "POST";
+        path = "/token";
+        content_type = "application/x-www-form-urlencoded";
+        // What form_encode() makes of the two fields, without copies of the password.
+        body = "username=";
+        url_encode_to(body, cfg_.username);
+        body += "&password=";
+        url_encode_to(body, cfg_.password);
         break;
-    }
     case Step::get_status:
+        path = "/status";
         used_token_ = token_->token;
-        extra += "Authorization: Bearer " + token_->token + "\r\n";
-        req = http_request("GET", "/status", host, extra, "", "");
+        extra += "Authorization: Bearer ";
+        extra += token_->token;
+        extra += "\r\n";
         break;
-    case Step::none:
+    default: // none
         return;
     }
+    std::string req = http_request(method, path, host, extra, content_type, body);
+    std::fill(body.begin(), body.end(), '\0');
     result_.requests++;
     conn_.exchange(t, std::move(req), cfg_.timeouts, deadline_us_, cfg_.limits,
                    core::member<ApiClient, &ApiClient::on_exchange>, this);
@@ -197,18 +208,18 @@ void ApiClient::on_exchange()
     switch (step_) {
     case Step::get_root:
         if (r.status == 200)
-            return finish(omrt::Reason::ok, "API answers via " + via());
-        return finish(omrt::Reason::http_status,
-                      "API answered " + status_text(r) + " to GET / via " + via());
+            return finish(omrt::Reason::ok, core::strprintf("API answers via %s", via()));
+        return finish_status(r, "/");
     case Step::get_clienthost: {
         if (r.status != 200)
-            return finish(omrt::Reason::http_status,
-                          "API answered " + status_text(r) + " to GET /clienthost via " + via());
+            return finish_status(r, "/clienthost");
         std::string err;
         if (!clienthost_address(r.body, result_.client_host, &err))
             return finish(omrt::Reason::http_bad_response,
-                          "bad /clienthost reply from API via " + via() + ": " + err);
-        return finish(omrt::Reason::ok, "public address " + result_.client_host + " via " + via());
+                          core::strprintf("bad /clienthost reply from API via %s: %s", via(),
+                                          err.c_str()));
+        return finish(omrt::Reason::ok, core::strprintf("public address %s via %s",
+                                                        result_.client_host.c_str(), via()));
     }
     case Step::post_token:
         return on_token_reply(r);
@@ -216,7 +227,8 @@ void ApiClient::on_exchange()
         if (r.status == 401 || r.status == 403) {
             if (token_fresh_ || renewed_)
                 return finish(omrt::Reason::api_auth_rejected,
-                              "API rejected a new token (" + status_text(r) + ") via " + via());
+                              core::strprintf("API rejected a new token (%s) via %s",
+                                              status_text(r).c_str(), via()));
             // The API restarted (new secret) or the token expired: get another one,
             // unless another client of this server already did.
             renewed_ = true;
@@ -226,15 +238,16 @@ void ApiClient::on_exchange()
             return start(has_token() ? Step::get_status : Step::post_token);
         }
         if (r.status != 200)
-            return finish(omrt::Reason::http_status,
-                          "API answered " + status_text(r) + " to GET /status via " + via());
+            return finish_status(r, "/status");
         core::JsonValue v;
         std::string err;
         if (!core::json_parse(r.body, v, &err))
             return finish(omrt::Reason::http_bad_response,
-                          "invalid JSON from API for /status via " + via() + ": " + err);
-        return finish(omrt::Reason::ok, std::string("API status OK via ") + via() +
-                                                (result_.token_renewed ? " (token renewed)" : ""));
+                          core::strprintf("invalid JSON from API for /status via %s: %s", via(),
+                                          err.c_str()));
+        return finish(omrt::Reason::ok,
+                      core::strprintf("API status OK via %s%s", via(),
+                                      result_.token_renewed ? " (token renewed)" : ""));
     }
     case Step::none:
         return;
@@ -247,20 +260,22 @@ void ApiClient::on_token_reply(const HttpResponse &r)
         std::string token;
         std::string err;
         if (!parse_token_reply(r.body, token, &err))
-            return finish(omrt::Reason::http_bad_response,
-                          "invalid token reply from API via " + via() + ": " + err);
+            return finish(
+                    omrt::Reason::http_bad_response,
+                    core::strprintf("invalid token reply from API via %s: %s", via(), err.c_str()));
         token_->token = std::move(token);
         token_->usable_until_us =
                 clock_.mono_us() + token_usable_us(token_->token, clock_.wall_us());
         token_fresh_ = true;
         if (kind_ == CheckKind::status)
             return start(Step::get_status);
-        return finish(omrt::Reason::ok, "token obtained via " + via());
+        return finish(omrt::Reason::ok, core::strprintf("token obtained via %s", via()));
     }
-    if (r.status == 400 || r.status == 401 || r.status == 403 || r.status == 422)
-        return finish(omrt::Reason::api_auth_rejected,
-                      "token refused by API (" + status_text(r) + ") via " + via());
-    finish(omrt::Reason::http_status, "token request failed (" + status_text(r) + ") via " + via());
+    bool refused = r.status == 400 || r.status == 401 || r.status == 403 || r.status == 422;
+    finish(refused ? omrt::Reason::api_auth_rejected : omrt::Reason::http_status,
+           core::strprintf(refused ? "token refused by API (%s) via %s"
+                                   : "token request failed (%s) via %s",
+                           status_text(r).c_str(), via()));
 }
 
 std::string ApiClient::redact(std::string s) const
@@ -275,6 +290,12 @@ std::string ApiClient::redact(std::string s) const
     replace_all(s, token_->token, "***");
     replace_all(s, used_token_, "***");
     return s;
+}
+
+void ApiClient::finish_status(const HttpResponse &r, const char *path)
+{
+    finish(omrt::Reason::http_status, core::strprintf("API answered %s to GET %s via %s",
+                                                      status_text(r).c_str(), path, via()));
 }
 
 void ApiClient::finish(omrt::Reason reason, std::string message)

@@ -110,7 +110,9 @@ private:
     void on_exchange();
     void on_token_reply(const HttpResponse &r);
     void finish(omrt::Reason reason, std::string message);
-    std::string via() const;
+    // "API answered HTTP 404 Not Found to GET <path> via wan1".
+    void finish_status(const HttpResponse &r, const char *path);
+    const char *via() const; // the device or name, "default route" without one
     std::string redact(std::string s) const;
     std::string status_text(const HttpResponse &r) const; // "HTTP 400 Incorrect username..."
 

@@ -10,6 +10,7 @@
 #include <cassert>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -86,18 +87,46 @@ Connection::~Connection()
 std::string Connection::where() const
 {
     const std::string &via = !target_.via.empty() ? target_.via : target_.device;
-    return "to " + host_port(target_.host, target_.port) + " via " +
-           (via.empty() ? std::string("default route") : via);
-}
-
-std::string Connection::errno_detail() const
-{
-    return bio_errno_ ? std::string(": ") + std::strerror(bio_errno_) : std::string();
+    std::string s = "to ";
+    s += host_port(target_.host, target_.port);
+    s += " via ";
+    s += via.empty() ? "default route" : via.c_str();
+    return s;
 }
 
 std::string Connection::session_key() const
 {
-    return host_port(target_.host, target_.port) + "/" + target_.sni;
+    std::string s = host_port(target_.host, target_.port);
+    s += '/';
+    s += target_.sni;
+    return s;
+}
+
+void Connection::fail_where(omrt::Reason r, const char *head, const char *sep,
+                            std::string_view detail, bool with_errno)
+{
+    std::string m = head;
+    m += ' ';
+    m += where();
+    m += sep;
+    m += detail;
+    if (with_errno && bio_errno_) {
+        m += ": ";
+        m += std::strerror(bio_errno_);
+    }
+    fail(r, std::move(m));
+}
+
+void Connection::fail_connect(int err)
+{
+    omrt::Reason r = reason_of_connect_errno(err);
+    fail_where(r, r == omrt::Reason::tcp_refused ? "connection refused" : "cannot connect", ": ",
+               std::strerror(err));
+}
+
+void Connection::debug_where(const char *what, const char *tail) const
+{
+    LOGD("%s: %s %s%s", tls_.settings().name.c_str(), what, where().c_str(), tail);
 }
 
 void Connection::exchange(const Target &t, std::string request, const Timeouts &to,
@@ -142,29 +171,33 @@ void Connection::begin_connect()
     sockaddr_storage sa;
     socklen_t salen = 0;
     if (!parse_addr(target_.host, target_.port, sa, salen))
-        return fail(omrt::Reason::config, "bad server address '" + target_.host + "'");
+        return fail(omrt::Reason::config,
+                    core::strprintf("bad server address '%s'", target_.host.c_str()));
     int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0)
         return fail(omrt::Reason::internal,
-                    std::string("cannot create a socket: ") + std::strerror(errno));
+                    core::strprintf("cannot create a socket: %s", std::strerror(errno)));
     fd_.reset(fd);
     if (!target_.device.empty() &&
         setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, target_.device.c_str(),
                    socklen_t(target_.device.size())) < 0) {
         int e = errno;
         return fail(e == ENODEV ? omrt::Reason::no_device : omrt::Reason::internal,
-                    "cannot bind to device " + target_.device + ": " + std::strerror(e));
+                    core::strprintf("cannot bind to device %s: %s", target_.device.c_str(),
+                                    std::strerror(e)));
     }
     if (!target_.source.empty()) {
         sockaddr_storage src;
         socklen_t srclen = 0;
         if (!parse_addr(target_.source, 0, src, srclen) || src.ss_family != sa.ss_family)
             return fail(omrt::Reason::config,
-                        "bad source address '" + target_.source + "' for " + target_.host);
+                        core::strprintf("bad source address '%s' for %s", target_.source.c_str(),
+                                        target_.host.c_str()));
         if (bind(fd, reinterpret_cast<sockaddr *>(&src), srclen) < 0) {
             int e = errno;
             return fail(e == EADDRNOTAVAIL ? omrt::Reason::no_address : omrt::Reason::internal,
-                        "cannot bind to " + target_.source + ": " + std::strerror(e));
+                        core::strprintf("cannot bind to %s: %s", target_.source.c_str(),
+                                        std::strerror(e)));
         }
     }
     // One request per write: Nagle would only delay the records after the first.
@@ -177,12 +210,8 @@ void Connection::begin_connect()
     if (connect(fd, reinterpret_cast<sockaddr *>(&sa), salen) == 0)
         return on_connected();
     int e = errno;
-    if (e != EINPROGRESS) {
-        omrt::Reason r = reason_of_connect_errno(e);
-        return fail(r, std::string(r == omrt::Reason::tcp_refused ? "connection refused"
-                                                                  : "cannot connect") +
-                               " " + where() + ": " + std::strerror(e));
-    }
+    if (e != EINPROGRESS)
+        return fail_connect(e);
     io_.set(fd, EV_WRITE);
     io_.start();
 }
@@ -196,7 +225,7 @@ void Connection::on_connected()
     omrt::Reason r =
             tls_.prepare(ssl_.get(), verify_, target_.sni, session_key(), &offered_session_, &err);
     if (r != omrt::Reason::ok)
-        return fail(r, "cannot start TLS " + where() + ": " + err);
+        return fail_where(r, "cannot start TLS", ": ", err);
     mbedtls_ssl_set_bio(ssl_.get(), this, bio_send_cb, bio_recv_cb, nullptr);
     phase_ = Phase::handshaking;
     phase_start_us_ = now;
@@ -240,22 +269,23 @@ void Connection::do_handshake()
         case TlsStep::closed:
             if (offered_session_)
                 tls_.sessions().drop(session_key());
-            return fail(omrt::Reason::tls_handshake,
-                        "TLS handshake " + where() + " failed: connection closed by the server" +
-                                errno_detail());
-        case TlsStep::failed:
+            return fail_where(omrt::Reason::tls_handshake, "TLS handshake",
+                              " failed: connection closed by the server", {}, true);
+        case TlsStep::failed: {
             if (offered_session_)
                 tls_.sessions().drop(session_key());
-            if (st.reason == omrt::Reason::tls_handshake)
-                return fail(st.reason,
-                            "TLS handshake " + where() + " failed: " + st.detail + errno_detail());
-            if (st.reason == omrt::Reason::tls_pin_mismatch)
-                return fail(st.reason, "TLS public key changed " + where() + ": " + st.detail);
-            return fail(st.reason, "TLS certificate rejected " + where() + ": " + st.detail);
+            bool hs = st.reason == omrt::Reason::tls_handshake;
+            return fail_where(st.reason,
+                              hs ? "TLS handshake"
+                              : st.reason == omrt::Reason::tls_pin_mismatch
+                                      ? "TLS public key changed"
+                                      : "TLS certificate rejected",
+                              hs ? " failed: " : ": ", st.detail, hs);
+        }
         }
     }
     // Eight "again" in a row without progress: treat as a stall of the library.
-    fail(omrt::Reason::tls_handshake, "TLS handshake " + where() + " made no progress");
+    fail_where(omrt::Reason::tls_handshake, "TLS handshake", " made no progress");
 }
 
 void Connection::do_send()
@@ -280,8 +310,8 @@ void Connection::do_send()
         case TlsStep::failed:
             if (result_.reused && retry_fresh())
                 return;
-            return fail(omrt::Reason::http_bad_response,
-                        "cannot send the request " + where() + ": " + st.detail + errno_detail());
+            return fail_where(omrt::Reason::http_bad_response, "cannot send the request", ": ",
+                              st.detail, true);
         }
     }
     if (sent_ < request_.size())
@@ -311,8 +341,8 @@ void Connection::do_recv()
             ResponseParser::Status ps =
                     parser_.feed(reinterpret_cast<const char *>(buf), size_t(ret), &used);
             if (ps == ResponseParser::Status::error)
-                return fail(omrt::Reason::http_bad_response,
-                            "bad HTTP response " + where() + ": " + parser_.error());
+                return fail_where(omrt::Reason::http_bad_response, "bad HTTP response", ": ",
+                                  parser_.error());
             if (ps == ResponseParser::Status::done) {
                 // Bytes after the response: the stream is out of step, never reuse it.
                 if (used < size_t(ret) || mbedtls_ssl_get_bytes_avail(ssl_.get()) > 0)
@@ -330,9 +360,8 @@ void Connection::do_recv()
         case TlsStep::closed:
             return on_peer_closed();
         case TlsStep::failed:
-            return fail(omrt::Reason::http_bad_response, "TLS error reading the response " +
-                                                                 where() + ": " + st.detail +
-                                                                 errno_detail());
+            return fail_where(omrt::Reason::http_bad_response, "TLS error reading the response",
+                              ": ", st.detail, true);
         }
     }
 }
@@ -344,16 +373,14 @@ void Connection::on_peer_closed()
         return;
     if (parser_.finish_eof() == ResponseParser::Status::done)
         return complete();
-    fail(omrt::Reason::http_bad_response,
-         "bad HTTP response " + where() + ": " + parser_.error() + errno_detail());
+    fail_where(omrt::Reason::http_bad_response, "bad HTTP response", ": ", parser_.error(), true);
 }
 
 bool Connection::retry_fresh()
 {
     if (retried_)
         return false;
-    LOGD("%s: kept-alive connection %s closed by the server, reconnecting",
-         tls_.settings().name.c_str(), where().c_str());
+    debug_where("kept-alive connection", " closed by the server, reconnecting");
     retried_ = true;
     counters_.retried++;
     close_socket(false);
@@ -418,7 +445,7 @@ void Connection::do_idle_read()
         break;
     }
     // Close (the usual: the server's keep-alive timeout), unexpected data or an error.
-    LOGD("%s: idle connection %s closed", tls_.settings().name.c_str(), where().c_str());
+    debug_where("idle connection", " closed");
     close_socket(false);
 }
 
@@ -516,10 +543,7 @@ void Connection::on_io(int events)
             err = errno;
         if (err == 0)
             return on_connected();
-        omrt::Reason r = reason_of_connect_errno(err);
-        return fail(r, std::string(r == omrt::Reason::tcp_refused ? "connection refused"
-                                                                  : "cannot connect") +
-                               " " + where() + ": " + std::strerror(err));
+        return fail_connect(err);
     }
     case Phase::handshaking:
         return do_handshake();
@@ -547,28 +571,33 @@ void Connection::on_timer()
         return;
     }
     uint32_t took_ms = uint32_t((now - phase_start_us_) / 1000);
+    omrt::Reason r = omrt::Reason::api_timeout;
+    const char *fmt; // each takes took_ms; where() follows
     switch (phase_) {
     case Phase::connecting:
-        return fail(omrt::Reason::tcp_timeout,
-                    core::strprintf("TCP connect timeout (%u ms) ", took_ms) + where());
+        r = omrt::Reason::tcp_timeout;
+        fmt = "TCP connect timeout (%u ms)";
+        break;
     case Phase::handshaking:
         if (offered_session_)
             tls_.sessions().drop(session_key());
-        return fail(omrt::Reason::tls_handshake,
-                    core::strprintf("TLS handshake timeout (%u ms) ", took_ms) + where());
+        r = omrt::Reason::tls_handshake;
+        fmt = "TLS handshake timeout (%u ms)";
+        break;
     case Phase::sending:
     case Phase::receiving:
-        if (!first_byte_)
-            return fail(omrt::Reason::api_timeout,
-                        core::strprintf("no answer from the API within %u ms ", took_ms) + where());
-        return fail(omrt::Reason::api_timeout,
-                    core::strprintf("API response incomplete after %u ms ", took_ms) + where());
+        fmt = first_byte_ ? "API response incomplete after %u ms"
+                          : "no answer from the API within %u ms";
+        break;
     case Phase::idle:
-        LOGD("%s: closing idle connection %s", tls_.settings().name.c_str(), where().c_str());
+        debug_where("closing idle connection", "");
         return close_socket(true);
-    case Phase::closed:
+    default: // closed
         return;
     }
+    char head[64];
+    std::snprintf(head, sizeof(head), fmt, took_ms);
+    fail_where(r, head, "");
 }
 
 void Connection::on_notify()

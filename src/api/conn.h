@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace api {
 
@@ -125,6 +126,14 @@ private:
     void complete();
     void wipe_request();
     void fail(omrt::Reason r, std::string msg);
+    // fail() with "<head> <where()><sep><detail>", plus ": <strerror>" of the bio's last
+    // errno if |with_errno| and there is one.
+    void fail_where(omrt::Reason r, const char *head, const char *sep, std::string_view detail = {},
+                    bool with_errno = false);
+    // A failed connect(): "connection refused to ...: <strerror>" or "cannot connect ...".
+    void fail_connect(int err);
+    // LOGD("<server>: <what> <where()><tail>").
+    void debug_where(const char *what, const char *tail) const;
     // Sends the request again on a new connection; false if that was already done.
     bool retry_fresh();
     void close_socket(bool polite);
@@ -133,8 +142,7 @@ private:
     void arm_phase_timer(uint32_t phase_ms);
     void arm_timer_until(omrt::MonoUs until_us);
     void want(int events);
-    std::string where() const;        // "to 192.0.2.1:65500 via wan1"
-    std::string errno_detail() const; // ": Connection reset by peer" from the bio, or ""
+    std::string where() const; // "to 192.0.2.1:65500 via wan1"
     std::string session_key() const;
 
     void on_io(int events);

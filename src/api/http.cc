@@ -48,20 +48,18 @@ std::string_view trim_ows(std::string_view s)
     return s;
 }
 
-// Calls f(element) for each element of a comma-separated list (RFC 9110 §5.6.1),
-// elements trimmed, empty ones skipped.
-template <class F>
-void for_each_element(std::string_view v, F f)
+// The next element of the comma-separated list |rest| (RFC 9110 §5.6.1) into |e| and
+// removes it from |rest|: elements trimmed, empty ones skipped. False at the end.
+bool next_element(std::string_view &rest, std::string_view &e)
 {
-    while (!v.empty()) {
-        size_t comma = v.find(',');
-        std::string_view e = trim_ows(v.substr(0, comma));
+    while (!rest.empty()) {
+        size_t comma = rest.find(',');
+        e = trim_ows(rest.substr(0, comma));
+        rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
         if (!e.empty())
-            f(e);
-        if (comma == std::string_view::npos)
-            break;
-        v.remove_prefix(comma + 1);
+            return true;
     }
+    return false;
 }
 
 int hex_value(char c)
@@ -114,16 +112,31 @@ void ResponseParser::reset()
     started_ = false;
 }
 
-ResponseParser::Status ResponseParser::fail(std::string msg)
+ResponseParser::Status ResponseParser::fail(std::string_view msg)
 {
     state_ = State::error;
     status_ = Status::error;
-    error_ = std::move(msg);
+    error_.assign(msg);
     line_.clear();
     line_.shrink_to_fit();
     resp_.body.clear();
     resp_.body.shrink_to_fit();
     return status_;
+}
+
+ResponseParser::Status ResponseParser::fail_quoted(const char *prefix, std::string_view s,
+                                                   size_t max_bytes)
+{
+    std::string q = printable(s, max_bytes); // |s| may point into line_, which fail() frees
+    fail(prefix);
+    error_ += q;
+    error_ += '\'';
+    return status_;
+}
+
+ResponseParser::Status ResponseParser::fail_body_limit()
+{
+    return fail(core::strprintf("response body exceeds %zu bytes", limits_.max_body_bytes));
 }
 
 bool ResponseParser::take_line(const char *&p, const char *end, bool counts_as_header)
@@ -254,13 +267,13 @@ ResponseParser::Status ResponseParser::on_status_line()
     std::string_view l = line_;
     if (l.size() < 12 || l.compare(0, 5, "HTTP/") != 0 || l[6] != '.' || l[5] < '0' || l[5] > '9' ||
         l[7] < '0' || l[7] > '9' || l[8] != ' ')
-        return fail("bad status line '" + printable(l, 40) + "'");
+        return fail_quoted("bad status line '", l, 40);
     if (l[5] != '1')
-        return fail("unsupported HTTP version '" + printable(l.substr(0, 8), 8) + "'");
+        return fail_quoted("unsupported HTTP version '", std::string_view(l.data(), 8), 8);
     int code = 0;
     for (size_t i = 9; i < 12; i++) {
         if (l[i] < '0' || l[i] > '9')
-            return fail("bad status code in '" + printable(l, 40) + "'");
+            return fail_quoted("bad status code in '", l, 40);
         code = code * 10 + (l[i] - '0');
     }
     if (code < 100 || code > 599)
@@ -268,8 +281,8 @@ ResponseParser::Status ResponseParser::on_status_line()
     std::string_view reason;
     if (l.size() > 12) {
         if (l[12] != ' ')
-            return fail("bad status line '" + printable(l, 40) + "'");
-        reason = l.substr(13);
+            return fail_quoted("bad status line '", l, 40);
+        reason = std::string_view(l.data() + 13, l.size() - 13);
         for (char c : reason)
             if (!is_field_char(static_cast<unsigned char>(c)))
                 return fail("control character in the reason phrase");
@@ -295,22 +308,23 @@ ResponseParser::Status ResponseParser::on_header_line(bool trailer)
         return fail("obsolete line folding in the headers"); // RFC 9112 §5.2
     size_t colon = l.find(':');
     if (colon == std::string_view::npos || colon == 0)
-        return fail("bad header line '" + printable(l, 40) + "'");
-    for (size_t i = 0; i < colon; i++)
-        if (!is_tchar(static_cast<unsigned char>(l[i])))
-            return fail("bad header name '" + printable(l.substr(0, colon), 40) + "'");
-    std::string_view value = trim_ows(l.substr(colon + 1));
+        return fail_quoted("bad header line '", l, 40);
+    std::string_view name(l.data(), colon);
+    for (char c : name)
+        if (!is_tchar(static_cast<unsigned char>(c)))
+            return fail_quoted("bad header name '", name, 40);
+    std::string_view value = trim_ows(std::string_view(l.data() + colon + 1, l.size() - colon - 1));
     for (char c : value)
         if (!is_field_char(static_cast<unsigned char>(c)))
-            return fail("control character in header '" + printable(l.substr(0, colon), 40) + "'");
+            return fail_quoted("control character in header '", name, 40);
     if (++header_count_ > limits_.max_headers)
         return fail(core::strprintf("more than %u header fields", limits_.max_headers));
     if (trailer)
         return status_; // trailer fields are counted, not kept: nothing here needs them
     HttpHeader h;
-    h.name.reserve(colon);
-    for (size_t i = 0; i < colon; i++)
-        h.name.push_back(lower(l[i]));
+    h.name.assign(name);
+    for (char &c : h.name)
+        c = lower(c);
     h.value.assign(value);
     resp_.headers.push_back(std::move(h));
     return status_;
@@ -338,40 +352,45 @@ ResponseParser::Status ResponseParser::on_headers_end()
     uint64_t cl = 0;
     bool conn_close = false;
     bool conn_keep = false;
+    enum { te, cl_field, conn };
     for (const HttpHeader &h : resp_.headers) {
-        if (h.name == "transfer-encoding") {
-            has_te = true;
-            for_each_element(h.value, [&](std::string_view e) {
+        std::string_view name = h.name;
+        int kind = name == "transfer-encoding" ? te
+                   : name == "content-length"  ? cl_field
+                   : name == "connection"      ? conn
+                                               : -1;
+        if (kind < 0)
+            continue;
+        has_te |= kind == te;
+        bool any = false;
+        std::string_view rest = h.value;
+        std::string_view e;
+        while (next_element(rest, e)) {
+            if (kind == te) {
                 // Only "chunked", once, as the whole coding (RFC 9112 §6.1).
                 if (!iequals(e, "chunked") || chunked)
                     te_ok = false;
                 chunked = true;
-            });
-        } else if (h.name == "content-length") {
-            // "42, 42" or repeated fields with one value are allowed (RFC 9110 §8.6).
-            bool any = false;
-            for_each_element(h.value, [&](std::string_view e) {
+            } else if (kind == cl_field) {
+                // "42, 42" or repeated fields with one value are allowed (RFC 9110 §8.6).
                 uint64_t v = 0;
                 if (e.size() > 18 || !core::parse_u64(e, v)) {
                     cl_ok = false;
-                    return;
+                    continue;
                 }
                 if (has_cl && v != cl)
                     cl_ok = false;
                 has_cl = true;
                 any = true;
                 cl = v;
-            });
-            if (!any)
-                cl_ok = false;
-        } else if (h.name == "connection") {
-            for_each_element(h.value, [&](std::string_view e) {
-                if (iequals(e, "close"))
-                    conn_close = true;
-                else if (iequals(e, "keep-alive"))
-                    conn_keep = true;
-            });
+            } else if (iequals(e, "close")) {
+                conn_close = true;
+            } else if (iequals(e, "keep-alive")) {
+                conn_keep = true;
+            }
         }
+        if (kind == cl_field && !any)
+            cl_ok = false;
     }
     if (!cl_ok)
         return fail("bad or conflicting Content-Length");
@@ -420,22 +439,22 @@ ResponseParser::Status ResponseParser::on_chunk_size_line()
     while (i < l.size() && hex_value(l[i]) >= 0) {
         size = size * 16 + uint64_t(hex_value(l[i]));
         if (size > limits_.max_body_bytes)
-            return fail(core::strprintf("response body exceeds %zu bytes", limits_.max_body_bytes));
+            return fail_body_limit();
         i++;
     }
     if (i == 0)
-        return fail("bad chunk size line '" + printable(l, 40) + "'");
+        return fail_quoted("bad chunk size line '", l, 40);
     while (i < l.size() && (l[i] == ' ' || l[i] == '\t'))
         i++;
     if (i < l.size()) {
         if (l[i] != ';')
-            return fail("bad chunk size line '" + printable(l, 40) + "'");
+            return fail_quoted("bad chunk size line '", l, 40);
         for (; i < l.size(); i++)
             if (!is_field_char(static_cast<unsigned char>(l[i])))
                 return fail("control character in a chunk extension");
     }
     if (resp_.body.size() + size > limits_.max_body_bytes)
-        return fail(core::strprintf("response body exceeds %zu bytes", limits_.max_body_bytes));
+        return fail_body_limit();
     if (size == 0) {
         state_ = State::trailer_line;
         return status_;
@@ -448,7 +467,7 @@ ResponseParser::Status ResponseParser::on_chunk_size_line()
 ResponseParser::Status ResponseParser::append_body(const char *p, size_t n)
 {
     if (resp_.body.size() + n > limits_.max_body_bytes)
-        return fail(core::strprintf("response body exceeds %zu bytes", limits_.max_body_bytes));
+        return fail_body_limit();
     resp_.body.append(p, n);
     return status_;
 }
@@ -478,11 +497,10 @@ std::string http_request(std::string_view method, std::string_view target, std::
     return r;
 }
 
-std::string url_encode(std::string_view s)
+void url_encode_to(std::string &out, std::string_view s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size() * 3);
+    out.reserve(out.size() + s.size() * 3);
     for (char ch : s) {
         unsigned char c = static_cast<unsigned char>(ch);
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -494,6 +512,12 @@ std::string url_encode(std::string_view s)
             out.push_back(hex[c & 15]);
         }
     }
+}
+
+std::string url_encode(std::string_view s)
+{
+    std::string out;
+    url_encode_to(out, s);
     return out;
 }
 
@@ -503,9 +527,9 @@ std::string form_encode(const std::vector<std::pair<std::string_view, std::strin
     for (const auto &f : fields) {
         if (!out.empty())
             out.push_back('&');
-        out += url_encode(f.first);
+        url_encode_to(out, f.first);
         out.push_back('=');
-        out += url_encode(f.second);
+        url_encode_to(out, f.second);
     }
     return out;
 }

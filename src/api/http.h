@@ -84,7 +84,10 @@ private:
         error
     };
 
-    Status fail(std::string msg);
+    Status fail(std::string_view msg);
+    // fail() with "<prefix><printable(s, max_bytes)>'".
+    Status fail_quoted(const char *prefix, std::string_view s, size_t max_bytes);
+    Status fail_body_limit(); // "response body exceeds N bytes"
     // Collects bytes up to '\n' into line_; true with a complete line (without CR LF).
     bool take_line(const char *&p, const char *end, bool counts_as_header);
     Status on_status_line();
@@ -121,6 +124,8 @@ std::string http_request(std::string_view method, std::string_view target, std::
 // §5.1, which Starlette/python-multipart follow), and %20 cannot be misread by a decoder
 // that only knows RFC 3986.
 std::string url_encode(std::string_view s);
+// url_encode(), appended to |out|.
+void url_encode_to(std::string &out, std::string_view s);
 
 // "k1=v1&k2=v2" with url_encode() on every name and value.
 std::string form_encode(const std::vector<std::pair<std::string_view, std::string_view>> &fields);

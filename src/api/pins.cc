@@ -166,8 +166,12 @@ bool PinStore::save(std::string *err)
         return true;
     std::string text = "# omr-trackerd: SHA-256 of each VPS's TLS public key, trusted on first "
                        "use.\n# Delete a line to accept a new key for that server.\n";
-    for (const Entry &e : entries_)
-        text += e.name + " " + pin_to_string(e.pin) + "\n";
+    for (const Entry &e : entries_) {
+        text += e.name;
+        text += ' ';
+        text += pin_to_string(e.pin);
+        text += '\n';
+    }
     return core::write_file_atomic(path_, text, 0600, err);
 }
 
@@ -175,7 +179,7 @@ bool PinStore::remember(std::string_view name, const Pin &pin, std::string *err)
 {
     if (!usable_) {
         if (err)
-            *err = "pin store unusable: " + problem_;
+            *err = core::strprintf("pin store unusable: %s", problem_.c_str());
         return false;
     }
     if (!valid_name(name)) {

@@ -76,6 +76,16 @@ int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) noex
     return MBEDTLS_ERR_X509_FATAL_ERROR;
 }
 
+// *err = <prefix><tls_error_text(ret)><suffix>, if |err|.
+void set_tls_error(std::string *err, const char *prefix, int ret, const char *suffix = "")
+{
+    if (!err)
+        return;
+    *err = prefix;
+    *err += tls_error_text(ret);
+    *err += suffix;
+}
+
 } // namespace
 
 mbedtls_ctr_drbg_context *tls_rng(std::string *err)
@@ -96,8 +106,7 @@ mbedtls_ctr_drbg_context *tls_rng(std::string *err)
             mbedtls_ctr_drbg_seed(rng.drbg.get(), mbedtls_entropy_func, rng.entropy.get(),
                                   reinterpret_cast<const unsigned char *>(pers), sizeof(pers) - 1);
     if (ret != 0) {
-        if (err)
-            *err = "cannot seed the TLS random generator: " + tls_error_text(ret);
+        set_tls_error(err, "cannot seed the TLS random generator: ", ret);
         return nullptr;
     }
     rng.seeded = true;
@@ -215,14 +224,17 @@ TlsStatus map_tls_result(int ret, const VerifyState *vs)
     st.step = TlsStep::failed;
     if (vs && vs->pin_mismatch) {
         st.reason = omrt::Reason::tls_pin_mismatch;
-        st.detail = "public key " + pin_to_string(vs->seen) + " is not the pinned " +
-                    pin_to_string(vs->expected);
+        st.detail = "public key ";
+        st.detail += pin_to_string(vs->seen);
+        st.detail += " is not the pinned ";
+        st.detail += pin_to_string(vs->expected);
         return st;
     }
     switch (ret) {
     case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
         st.reason = omrt::Reason::tls_cert_invalid;
-        st.detail = "certificate " + x509_flags_text(vs ? vs->flags : 0);
+        st.detail = "certificate ";
+        st.detail += x509_flags_text(vs ? vs->flags : 0);
         return st;
 #if defined(MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE)
     case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE:
@@ -231,7 +243,7 @@ TlsStatus map_tls_result(int ret, const VerifyState *vs)
     case MBEDTLS_ERR_SSL_BAD_CERTIFICATE:
 #endif
         st.reason = omrt::Reason::tls_cert_invalid;
-        st.detail = "unusable certificate (" + tls_error_text(ret) + ")";
+        set_tls_error(&st.detail, "unusable certificate (", ret, ")");
         return st;
 #if defined(MBEDTLS_ERR_SSL_CA_CHAIN_REQUIRED)
     case MBEDTLS_ERR_SSL_CA_CHAIN_REQUIRED:
@@ -251,7 +263,7 @@ TlsStatus map_tls_result(int ret, const VerifyState *vs)
     // X.509 parse errors of the peer's certificate: -0x2080 .. -0x2FFF.
     if (ret <= -0x2080 && ret > MBEDTLS_ERR_X509_FATAL_ERROR) {
         st.reason = omrt::Reason::tls_cert_invalid;
-        st.detail = "unparsable certificate (" + tls_error_text(ret) + ")";
+        set_tls_error(&st.detail, "unparsable certificate (", ret, ")");
         return st;
     }
     st.reason = omrt::Reason::tls_handshake;
@@ -264,7 +276,7 @@ TlsStatus map_tls_result(int ret, const VerifyState *vs)
 const mbedtls_ssl_session *SessionCache::find(std::string_view key) const
 {
     for (const auto &e : entries_)
-        if (e->key == key)
+        if (e && e->key == key)
             return e->session.get();
     return nullptr;
 }
@@ -272,30 +284,48 @@ const mbedtls_ssl_session *SessionCache::find(std::string_view key) const
 bool SessionCache::save(std::string_view key, const mbedtls_ssl_context *ssl)
 {
     drop(key);
-    if (entries_.size() >= kMaxEntries) {
-        size_t oldest = 0;
-        for (size_t i = 1; i < entries_.size(); i++)
-            if (entries_[i]->stamp < entries_[oldest]->stamp)
-                oldest = i;
-        entries_.erase(entries_.begin() + long(oldest));
+    // An empty slot, else the oldest entry's, which goes.
+    std::unique_ptr<Entry> *slot = &entries_[0];
+    for (auto &e : entries_) {
+        if (!e) {
+            slot = &e;
+            break;
+        }
+        if (e->stamp < (*slot)->stamp)
+            slot = &e;
     }
+    slot->reset();
     auto e = std::make_unique<Entry>();
     if (mbedtls_ssl_get_session(ssl, e->session.get()) != 0)
         return false;
     e->key.assign(key);
     e->stamp = ++counter_;
-    entries_.push_back(std::move(e));
+    *slot = std::move(e);
     return true;
 }
 
 void SessionCache::drop(std::string_view key)
 {
-    for (size_t i = 0; i < entries_.size(); i++) {
-        if (entries_[i]->key == key) {
-            entries_.erase(entries_.begin() + long(i));
+    for (auto &e : entries_) {
+        if (e && e->key == key) {
+            e.reset();
             return;
         }
     }
+}
+
+void SessionCache::clear()
+{
+    for (auto &e : entries_)
+        e.reset();
+}
+
+size_t SessionCache::size() const
+{
+    size_t n = 0;
+    for (const auto &e : entries_)
+        n += e != nullptr;
+    return n;
 }
 
 // ---------------------------------------------------------------------------
@@ -316,7 +346,9 @@ bool TlsPolicy::setup(const TlsSettings &s, std::string *err)
     if (s.policy == CertPolicy::pin && !s.pin.empty()) {
         if (!parse_pin(s.pin, fixed_pin_)) {
             if (err)
-                *err = "bad pin '" + s.pin + "' (expected sha256:<64 hex> or sha256//<base64>)";
+                *err = core::strprintf(
+                        "bad pin '%s' (expected sha256:<64 hex> or sha256//<base64>)",
+                        s.pin.c_str());
             return false;
         }
         have_fixed_pin_ = true;
@@ -328,8 +360,7 @@ bool TlsPolicy::setup(const TlsSettings &s, std::string *err)
     int ret = mbedtls_ssl_config_defaults(c, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                           MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0) {
-        if (err)
-            *err = "mbedtls_ssl_config_defaults: " + tls_error_text(ret);
+        set_tls_error(err, "mbedtls_ssl_config_defaults: ", ret);
         return false;
     }
     // TLS 1.2 at least; 1.3 where the library has it. The default cipher list keeps the
@@ -366,7 +397,7 @@ bool TlsPolicy::setup(const TlsSettings &s, std::string *err)
         std::string rerr;
         if (!core::read_file(s.ca_file, pem, kMaxCaFileBytes, &rerr)) {
             if (err)
-                *err = "cannot load CA file: " + rerr;
+                *err = "cannot load CA file: " + std::move(rerr);
             return false;
         }
         // PEM parsing wants the terminating NUL counted in the length.
@@ -374,9 +405,10 @@ bool TlsPolicy::setup(const TlsSettings &s, std::string *err)
                 ca_.get(), reinterpret_cast<const unsigned char *>(pem.c_str()), pem.size() + 1);
         // > 0: some certificates of a bundle did not parse; the others are usable.
         if (ret < 0 || ca_.get()->version == 0) {
-            if (err)
-                *err = "cannot load CA file " + s.ca_file + ": " +
-                       (ret < 0 ? tls_error_text(ret) : std::string("no certificate in it"));
+            if (err) {
+                *err = core::strprintf("cannot load CA file %s: ", s.ca_file.c_str());
+                *err += ret < 0 ? tls_error_text(ret) : "no certificate in it";
+            }
             return false;
         }
         mbedtls_ssl_conf_ca_chain(c, ca_.get(), nullptr);
@@ -412,7 +444,8 @@ omrt::Reason TlsPolicy::prepare(mbedtls_ssl_context *ssl, VerifyState &vs, const
             vs.expected = *p;
         } else if (!pins_->usable()) {
             if (err)
-                *err = "pin store unusable (" + pins_->problem() + "): fix or delete it";
+                *err = core::strprintf("pin store unusable (%s): fix or delete it",
+                                       pins_->problem().c_str());
             return omrt::Reason::config;
         } else {
             vs.first_use = &first_use_;
@@ -430,8 +463,7 @@ omrt::Reason TlsPolicy::prepare(mbedtls_ssl_context *ssl, VerifyState &vs, const
         // verify a certificate when set_hostname was never called.
         ret = mbedtls_ssl_set_hostname(ssl, sni.empty() ? nullptr : sni.c_str());
     if (ret != 0) {
-        if (err)
-            *err = "TLS setup: " + tls_error_text(ret);
+        set_tls_error(err, "TLS setup: ", ret);
         return omrt::Reason::internal;
     }
     mbedtls_ssl_set_verify(ssl, verify_cb, &vs);
@@ -450,13 +482,13 @@ void TlsPolicy::handshake_done(const VerifyState &vs)
         pins_->find(settings_.name))
         return;
     std::string err;
+    std::string pin = pin_to_string(vs.seen);
     if (pins_->remember(settings_.name, vs.seen, &err)) {
-        LOGN("%s: trusting TLS public key %s on first use%s%s", settings_.name.c_str(),
-             pin_to_string(vs.seen).c_str(), pins_->path().empty() ? "" : ", stored in ",
-             pins_->path().c_str());
+        LOGN("%s: trusting TLS public key %s on first use%s%s", settings_.name.c_str(), pin.c_str(),
+             pins_->path().empty() ? "" : ", stored in ", pins_->path().c_str());
     } else {
-        LOGW("%s: cannot store TLS public key %s: %s", settings_.name.c_str(),
-             pin_to_string(vs.seen).c_str(), err.c_str());
+        LOGW("%s: cannot store TLS public key %s: %s", settings_.name.c_str(), pin.c_str(),
+             err.c_str());
     }
 }
 

@@ -120,8 +120,8 @@ public:
     // Copies the session of the established connection |ssl|.
     bool save(std::string_view key, const mbedtls_ssl_context *ssl);
     void drop(std::string_view key);
-    void clear() { entries_.clear(); }
-    size_t size() const { return entries_.size(); }
+    void clear();
+    size_t size() const;
 
 private:
     struct Entry {
@@ -129,7 +129,7 @@ private:
         SslSession session;
         uint64_t stamp = 0;
     };
-    std::vector<std::unique_ptr<Entry>> entries_;
+    std::unique_ptr<Entry> entries_[kMaxEntries]; // empty slots are null; keys are unique
     uint64_t counter_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include "api/http.h"
 #include "core/json.h"
+#include "core/str.h"
 
 #include <cmath>
 
@@ -112,7 +113,7 @@ bool parse_token_reply(std::string_view body, std::string &token, std::string *e
     lim.max_elements = 64;
     if (!core::json_parse(body, v, &jerr, lim)) {
         if (err)
-            *err = "invalid JSON (" + jerr + ")";
+            *err = core::strprintf("invalid JSON (%s)", jerr.c_str());
         return false;
     }
     if (!v.is_object()) {
@@ -207,8 +208,12 @@ std::string api_error_detail(std::string_view body)
         // Only "msg" and the field name: pydantic also echoes the "input" value, which
         // may be the password.
         const core::JsonValue *loc = e.get("loc");
-        if (loc && loc->is_array() && loc->size() > 0 && loc->at(loc->size() - 1).is_string())
-            return printable(loc->at(loc->size() - 1).as_string() + ": " + *msg, 120);
+        if (loc && loc->is_array() && loc->size() > 0 && loc->at(loc->size() - 1).is_string()) {
+            std::string m = loc->at(loc->size() - 1).as_string();
+            m += ": ";
+            m += *msg;
+            return printable(m, 120);
+        }
         return printable(*msg, 120);
     }
     return std::string();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <memory>
 
 namespace cfg {
 
@@ -43,24 +44,45 @@ const OptionSpec kMultipathVpn{"multipathvpn", 0, VType::boolean, Use::live, 0, 
                                nullptr, "0", {}};
 // clang-format on
 
+// The text fields of a network interface, copied as they are.
+struct NetField {
+    const char *name;
+    std::string NetworkIface::*field;
+};
+const NetField kNetFields[] = {
+        {"device", &NetworkIface::device},       {"proto", &NetworkIface::proto},
+        {"multipath", &NetworkIface::multipath}, {"gateway", &NetworkIface::gateway},
+        {"ip6gw", &NetworkIface::ip6gw},         {"ipv6", &NetworkIface::ipv6},
+};
 const char *const kMultipathModes[] = {"on", "master", "backup", "handover", "off", nullptr};
 
 // sun_path is 108 bytes including the terminating NUL (unix(7)).
 constexpr size_t kMaxSocketPath = 107;
 
-// Out of line on purpose: call sites pass literals and views, the strings are built once here.
-Diag make_diag(const std::string &file, int line, std::string_view section, std::string_view option,
-               std::string_view value, std::string_view message, bool warning)
+// Out of line on purpose: call sites pass literals and c_str()s (nullptr: empty), the
+// strings are built once here.
+void add_diag(std::vector<Diag> &to, const std::string &file, int line, const std::string &section,
+              const char *option, const char *value, const char *message, bool warning)
 {
     Diag d;
     d.file = file;
     d.line = line;
-    d.section = std::string(section);
-    d.option = std::string(option);
-    d.value = std::string(value);
-    d.message = std::string(message);
+    d.section = section;
+    if (option)
+        d.option = option;
+    if (value)
+        d.value = value;
+    d.message = message;
     d.warning = warning;
-    return d;
+    to.push_back(std::move(d));
+}
+
+// The checked value of |spec|'s option in |s|: false when unset, empty or invalid (then
+// reported to |k|).
+bool get_value(const UciSection &s, const OptionSpec &spec, const DiagSink &k, Value &v)
+{
+    const UciOption *o = s.find(spec.name);
+    return o && parse_value(spec, *o, k, v) == Parse::set;
 }
 
 std::string opt_str(const UciSection &s, const char *name)
@@ -86,15 +108,15 @@ private:
         NetworkIface net;
     };
 
-    void error(const std::string &file, int line, std::string_view section, std::string_view option,
-               std::string_view value, std::string_view message)
+    void error(const std::string &file, int line, const std::string &section, const char *option,
+               const char *value, const char *message)
     {
-        errors_.push_back(make_diag(file, line, section, option, value, message, false));
+        add_diag(errors_, file, line, section, option, value, message, false);
     }
-    void warn(const std::string &file, int line, std::string_view section, std::string_view option,
-              std::string_view value, std::string_view message)
+    void warn(const std::string &file, int line, const std::string &section, const char *option,
+              const char *value, const char *message)
     {
-        warnings_.push_back(make_diag(file, line, section, option, value, message, true));
+        add_diag(warnings_, file, line, section, option, value, message, true);
     }
     DiagSink sink(const UciPackage &pkg, const UciSection &s, bool lenient)
     {
@@ -108,8 +130,8 @@ private:
     }
     void apply_section(const UciSection &sec, uint8_t kind, const Target &t, SetBits *set,
                        bool report, bool merge_only);
-    bool get_bool(const UciPackage &pkg, const UciSection &s, const OptionSpec &spec, bool def,
-                  bool lenient);
+    // A boolean of openmptcprouter: false when unset; a bad value is a warning.
+    bool omr_flag(const UciSection &s, const OptionSpec &spec);
     static void finalize(TrackerOptions &o, const SetBits &set);
     void load_tracker();
     void load_network();
@@ -140,9 +162,9 @@ Loader::Loader(const std::string &dir)
     if (d.size() > 1 && d.back() == '/')
         d.pop_back();
     c_.dir = d;
-    f_tr_ = d + "/omr-tracker";
-    f_omr_ = d + "/openmptcprouter";
-    f_net_ = d + "/network";
+    f_tr_ = core::strprintf("%s/omr-tracker", d.c_str());
+    f_omr_ = core::strprintf("%s/openmptcprouter", d.c_str());
+    f_net_ = core::strprintf("%s/network", d.c_str());
 }
 
 void Loader::apply_section(const UciSection &sec, uint8_t kind, const Target &t, SetBits *set,
@@ -155,10 +177,11 @@ void Loader::apply_section(const UciSection &sec, uint8_t kind, const Target &t,
         const OptionSpec *s = find_spec(o.name, kind);
         if (!s) {
             if (report)
-                warn(f_tr_, o.line, sec.label(), o.name, {},
+                warn(f_tr_, o.line, sec.label(), o.name.c_str(), nullptr,
                      name_in_schema(o.name)
                              ? core::strprintf("not used in a %s section, ignored", kind_name(kind))
-                             : std::string("unknown option, ignored"));
+                                       .c_str()
+                             : "unknown option, ignored");
             continue;
         }
         if (merge_only && (s->flags & F_NO_MERGE))
@@ -172,14 +195,10 @@ void Loader::apply_section(const UciSection &sec, uint8_t kind, const Target &t,
     }
 }
 
-bool Loader::get_bool(const UciPackage &pkg, const UciSection &s, const OptionSpec &spec, bool def,
-                      bool lenient)
+bool Loader::omr_flag(const UciSection &s, const OptionSpec &spec)
 {
-    const UciOption *o = s.find(spec.name);
     Value v;
-    if (o && parse_value(spec, *o, sink(pkg, s, lenient), v) == Parse::set)
-        return v.b;
-    return def;
+    return get_value(s, spec, sink(omr_, s, true), v) && v.b;
 }
 
 void Loader::finalize(TrackerOptions &o, const SetBits &set)
@@ -196,26 +215,31 @@ void Loader::load_tracker()
     std::vector<const UciSection *> iface_secs;
     for (const UciSection &s : tr_.sections) {
         const std::string &t = s.type;
-        bool known =
-                t == "defaults" || t == "server" || t == "proxy" || t == "gre" || t == "daemon";
-        if (t == "interface") {
+        uint8_t kind = 0; // K_* of a type the trackers know, by its name
+        for (uint8_t k = K_DEFAULTS; k <= K_DAEMON; k = uint8_t(k << 1))
+            if (t == kind_name(k))
+                kind = k;
+        if (kind == K_INTERFACE) {
             iface_secs.push_back(&s);
-        } else if (known && s.name != t) {
+        } else if (kind && s.name != t) {
             // The shell reads omr-tracker.defaults, .server, ... by name.
-            warn(f_tr_, s.line, s.label(), {}, {},
-                 "section ignored: the trackers only read the " + t + " section named '" + t + "'");
-        } else if (t == "defaults") {
+            warn(f_tr_, s.line, s.label(), nullptr, nullptr,
+                 core::strprintf("section ignored: the trackers only read the %s section named "
+                                 "'%s'",
+                                 t.c_str(), t.c_str())
+                         .c_str());
+        } else if (kind == K_DEFAULTS) {
             defaults_sec_ = &s;
-        } else if (t == "server") {
+        } else if (kind == K_SERVER) {
             server_sec_ = &s;
-        } else if (t == "daemon") {
+        } else if (kind == K_DAEMON) {
             daemon_sec_ = &s;
-        } else if (t == "proxy" || t == "gre") {
-            // Trackers omr-trackerd does not run: validated so that --check-config
-            // catches their errors too, nothing is kept.
-            apply_section(s, t == "proxy" ? K_PROXY : K_GRE, Target(), nullptr, true, false);
+        } else if (kind) {
+            // proxy, gre: trackers omr-trackerd does not run: validated so that
+            // --check-config catches their errors too, nothing is kept.
+            apply_section(s, kind, Target(), nullptr, true, false);
         } else {
-            warn(f_tr_, s.line, s.label(), {}, {}, "unknown section type, ignored");
+            warn(f_tr_, s.line, s.label(), nullptr, nullptr, "unknown section type, ignored");
         }
     }
 
@@ -264,12 +288,14 @@ void Loader::check_daemon()
         return o ? o->line : daemon_sec_->line;
     };
     if (d.socket_path.size() > kMaxSocketPath)
-        error(f_tr_, line_of("socket_path"), daemon_sec_->label(), "socket_path", d.socket_path,
+        error(f_tr_, line_of("socket_path"), daemon_sec_->label(), "socket_path",
+              d.socket_path.c_str(),
               core::strprintf("path too long for a unix socket (%zu bytes, limit %zu)",
-                              d.socket_path.size(), kMaxSocketPath));
+                              d.socket_path.size(), kMaxSocketPath)
+                      .c_str());
     if (d.socket_path == d.status_file)
-        error(f_tr_, line_of("status_file"), daemon_sec_->label(), "status_file", d.status_file,
-              "status_file and socket_path must be different files");
+        error(f_tr_, line_of("status_file"), daemon_sec_->label(), "status_file",
+              d.status_file.c_str(), "status_file and socket_path must be different files");
 }
 
 void Loader::load_network()
@@ -281,32 +307,29 @@ void Loader::load_network()
             continue;
         NetIface ni{&s, NetworkIface()};
         NetworkIface &n = ni.net;
-        n.device = opt_str(s, "device");
+        for (const NetField &f : kNetFields)
+            n.*f.field = opt_str(s, f.name);
         if (n.device.empty())
             n.device = opt_str(s, "ifname");
-        n.proto = opt_str(s, "proto");
-        n.multipath = opt_str(s, "multipath");
-        n.gateway = opt_str(s, "gateway");
-        n.ip6gw = opt_str(s, "ip6gw");
-        n.ipv6 = opt_str(s, "ipv6");
         // netifd's own file: a value it tolerates must not stop the tracker, so problems
         // here are warnings and the default is used.
-        if (const UciOption *o = s.find("metric")) {
-            Value v;
-            if (parse_value(kNetMetric, *o, sink(net_, s, true), v) == Parse::set)
-                n.metric = v.u;
-        }
-        n.auto_up = get_bool(net_, s, kNetAuto, true, true);
-        n.disabled = get_bool(net_, s, kNetDisabled, false, true);
+        DiagSink k = sink(net_, s, true);
+        Value v;
+        if (get_value(s, kNetMetric, k, v))
+            n.metric = v.u;
+        n.auto_up = get_value(s, kNetAuto, k, v) ? v.b : true;
+        n.disabled = get_value(s, kNetDisabled, k, v) && v.b;
         if (!n.multipath.empty()) {
             bool known = false;
             for (const char *const *m = kMultipathModes; *m; m++)
                 known = known || n.multipath == *m;
             if (!known) {
                 const UciOption *o = s.find("multipath");
-                warn(f_net_, o->line, s.label(), "multipath", n.multipath,
-                     "unknown multipath mode '" + printable_value(n.multipath) +
-                             "' (expected on, master, backup, handover or off); treated as on");
+                warn(f_net_, o->line, s.label(), "multipath", n.multipath.c_str(),
+                     core::strprintf("unknown multipath mode '%s' (expected on, master, backup, "
+                                     "handover or off); treated as on",
+                                     printable_value(n.multipath).c_str())
+                             .c_str());
             }
         }
         net_ifaces_.push_back(std::move(ni));
@@ -318,7 +341,7 @@ void Loader::load_omr()
     // The shell tests `openmptcprouter.settings.disable_ipv6 = 1`: unset means IPv6 stays.
     c_.settings.disable_ipv6 = false;
     if (const UciSection *s = omr_.find("settings")) {
-        c_.settings.disable_ipv6 = get_bool(omr_, *s, kDisableIpv6, false, true);
+        c_.settings.disable_ipv6 = omr_flag(*s, kDisableIpv6);
         c_.settings.vpn = opt_str(*s, "vpn");
         c_.settings.proxy = opt_str(*s, "proxy");
         c_.settings.master = opt_str(*s, "master");
@@ -334,34 +357,31 @@ void Loader::load_omr()
         sv.name = s.name;
         sv.line = s.line;
         Value v;
-        if (const UciOption *o = s.find("ip"))
-            if (parse_value(kSrvIp, *o, k, v) == Parse::set)
-                sv.hosts = v.list;
-        if (const UciOption *o = s.find("port"))
-            if (parse_value(kSrvPort, *o, k, v) == Parse::set)
-                sv.port = v.u;
+        if (get_value(s, kSrvIp, k, v))
+            sv.hosts = v.list;
+        if (get_value(s, kSrvPort, k, v))
+            sv.port = v.u;
         std::string user = opt_str(s, "username");
         if (!user.empty())
             sv.username = user;
         sv.password = opt_str(s, "password");
-        // omr-trackerd's certificate policy (DESIGN.md "API client"); the default is the
-        // shell's `curl -k`.
-        if (const UciOption *o = s.find("tls_policy"))
-            if (parse_value(kSrvTlsPolicy, *o, k, v) == Parse::set)
-                sv.tls_policy = kTlsPolicies[v.e];
-        if (const UciOption *o = s.find("tls_ca_file"))
-            if (parse_value(kSrvTlsCa, *o, k, v) == Parse::set)
-                sv.tls_ca_file = v.s;
         sv.tls_pin = opt_str(s, "tls_pin");
         sv.tls_name = opt_str(s, "tls_name");
-        sv.master = get_bool(omr_, s, kSrvMaster, false, false);
-        sv.backup = get_bool(omr_, s, kSrvBackup, false, false);
-        bool disabled = get_bool(omr_, s, kSrvDisabled, false, false);
+        // omr-trackerd's certificate policy (DESIGN.md "API client"); the default is the
+        // shell's `curl -k`.
+        if (get_value(s, kSrvTlsPolicy, k, v))
+            sv.tls_policy = kTlsPolicies[v.e];
+        if (get_value(s, kSrvTlsCa, k, v))
+            sv.tls_ca_file = v.s;
+        sv.master = get_value(s, kSrvMaster, k, v) && v.b;
+        sv.backup = get_value(s, kSrvBackup, k, v) && v.b;
+        bool disabled = get_value(s, kSrvDisabled, k, v) && v.b;
         if (disabled) {
             c_.skipped_servers.push_back({sv.name, "disabled"});
         } else if (sv.hosts.empty()) {
             // Friendlier than an error: OMR's wizard can leave a half-configured server.
-            warn(f_omr_, s.line, s.label(), "ip", {}, "server has no address (list ip); skipped");
+            warn(f_omr_, s.line, s.label(), "ip", nullptr,
+                 "server has no address (list ip); skipped");
             c_.skipped_servers.push_back({sv.name, "no address (list ip is empty)"});
         } else {
             if (sv.master && ++masters == 2)
@@ -390,7 +410,7 @@ void Loader::select()
         finalize(o, is ? is->set : defaults_set_);
 
         const UciSection *ovpn = omr_.find(name);
-        bool mpvpn = ovpn && get_bool(omr_, *ovpn, kMultipathVpn, false, true);
+        bool mpvpn = ovpn && omr_flag(*ovpn, kMultipathVpn);
         std::string why;
         if (!c_.multipath_enabled)
             why = "multipath is disabled globally (network.globals.multipath is not 'enable')";
@@ -430,15 +450,16 @@ void Loader::select()
     }
     for (const IfaceSection &x : ifaces_)
         if (!x.matched)
-            warn(f_tr_, x.sec->line, x.sec->label(), {}, {},
-                 "no interface of that name in " + f_net_ + ", ignored");
+            warn(f_tr_, x.sec->line, x.sec->label(), nullptr, nullptr,
+                 core::strprintf("no interface of that name in %s, ignored", f_net_.c_str())
+                         .c_str());
 }
 
 // Cross-field checks on the merged options of one tracked interface.
 void Loader::check_interface(const Interface &i, const IfaceSection *is)
 {
     const TrackerOptions &o = i.opts;
-    std::string section = "interface '" + i.name + "'";
+    std::string section = core::strprintf("interface '%s'", i.name.c_str());
     // Where a value came from: the interface section, else defaults, else the table.
     auto line_of = [&](const char *opt) {
         if (is)
@@ -454,7 +475,8 @@ void Loader::check_interface(const Interface &i, const IfaceSection *is)
         if (o.type == ProbeType::none || o.type == ProbeType::glorytun_udp)
             warn(f_tr_, line_of("check_quality"), section, "check_quality", "1",
                  core::strprintf("has no effect with type '%s' (nothing is measured)",
-                                 probe_type_name(o.type)));
+                                 probe_type_name(o.type))
+                         .c_str());
         if (o.failure_loss_pct == 0)
             error(f_tr_, line_of("failure_loss"), section, "failure_loss", "0",
                   "0 with check_quality on marks the link down on every cycle (expected "
@@ -464,24 +486,27 @@ void Loader::check_interface(const Interface &i, const IfaceSection *is)
                   "0 with check_quality on keeps a down link down forever (expected 1..100)");
         if (o.recovery_loss_pct > o.failure_loss_pct)
             warn(f_tr_, line_of("recovery_loss"), section, "recovery_loss",
-                 num(o.recovery_loss_pct),
+                 num(o.recovery_loss_pct).c_str(),
                  core::strprintf("%u%% is above failure_loss %u%%: a link losing between the "
                                  "two flaps between OK and ERROR every cycle",
-                                 o.recovery_loss_pct, o.failure_loss_pct));
+                                 o.recovery_loss_pct, o.failure_loss_pct)
+                         .c_str());
         if (o.recovery_latency_ms > o.failure_latency_ms)
             warn(f_tr_, line_of("recovery_latency"), section, "recovery_latency",
-                 num(o.recovery_latency_ms),
+                 num(o.recovery_latency_ms).c_str(),
                  core::strprintf("%u ms is above failure_latency %u ms: a link between the "
                                  "two flaps between OK and ERROR every cycle",
-                                 o.recovery_latency_ms, o.failure_latency_ms));
+                                 o.recovery_latency_ms, o.failure_latency_ms)
+                         .c_str());
     }
     // Detection time of a dead link with carrier up (reference §3.5, §3.10).
     unsigned long detect = (unsigned long)o.tries * (o.timeout_s + o.interval_tries_s);
     if (detect > 600)
-        warn(f_tr_, line_of("tries"), section, "tries", num(o.tries),
+        warn(f_tr_, line_of("tries"), section, "tries", num(o.tries).c_str(),
              core::strprintf("a dead link is declared down only after up to %lu s "
                              "(tries x (timeout + interval_tries))",
-                             detect));
+                             detect)
+                     .c_str());
     if (o.family != Family::ipv4 && o.hosts6.empty() && o.type != ProbeType::none &&
         o.type != ProbeType::glorytun_udp)
         warn(f_tr_, line_of("family"), section, "family", family_name(o.family),
@@ -513,7 +538,8 @@ bool Loader::run(Config &out, std::vector<Diag> &errors)
     bool omr_missing = false;
     read_uci_file(f_omr_, omr_, omr_errors, &omr_missing);
     if (omr_missing)
-        warn(f_omr_, 0, {}, {}, {}, "file not found: no VPS servers are known");
+        warn(f_omr_, 0, std::string(), nullptr, nullptr,
+             "file not found: no VPS servers are known");
     else
         errors_.insert(errors_.end(), omr_errors.begin(), omr_errors.end());
     read_uci_file(f_net_, net_, errors_);
@@ -537,7 +563,7 @@ bool Loader::run(Config &out, std::vector<Diag> &errors)
     return true;
 }
 
-void put(std::string &o, const char *kw, const std::string &name, const std::string &value,
+void put(std::string &o, const char *kw, const char *name, std::string_view value,
          const char *comment = nullptr)
 {
     o += '\t';
@@ -550,6 +576,39 @@ void put(std::string &o, const char *kw, const std::string &name, const std::str
         o += " # ";
         o += comment;
     }
+    o += '\n';
+}
+
+void put_opt(std::string &o, const char *name, std::string_view value)
+{
+    put(o, "option", name, value);
+}
+
+void put_flag(std::string &o, const char *name, bool on)
+{
+    put_opt(o, name, on ? "1" : "0");
+}
+
+void put_uint(std::string &o, const char *name, unsigned v)
+{
+    put_opt(o, name, core::strprintf("%u", v));
+}
+
+// An option only when it has a value.
+void put_set(std::string &o, const char *name, const std::string &value)
+{
+    if (!value.empty())
+        put_opt(o, name, value);
+}
+
+// "\n<head>'name'<tail>\n": a section header or a comment about one.
+void put_head(std::string &o, const char *head, const std::string &name, const char *tail = "",
+              const std::string &why = std::string())
+{
+    o += head;
+    o += uci_quote(name);
+    o += tail;
+    o += why;
     o += '\n';
 }
 
@@ -572,7 +631,7 @@ void put_rows(std::string &o, uint8_t kind, const Target &t)
             for (const std::string &v : vals)
                 put(o, "list", s.name, v);
         } else {
-            put(o, "option", s.name, vals.empty() ? std::string() : vals[0], note);
+            put(o, "option", s.name, vals.empty() ? std::string_view() : vals[0], note);
         }
     }
 }
@@ -605,10 +664,15 @@ std::string Diag::format() const
     }
     if (warning)
         out += "warning: ";
-    if (!section.empty())
-        out += section + ": ";
-    if (!option.empty())
-        out += "option '" + option + "': ";
+    if (!section.empty()) {
+        out += section;
+        out += ": ";
+    }
+    if (!option.empty()) {
+        out += "option '";
+        out += option;
+        out += "': ";
+    }
     out += message;
     return out;
 }
@@ -686,84 +750,77 @@ const Server *Config::find_server(const std::string &name) const
 
 bool load_config(const std::string &dir, Config &out, std::vector<Diag> &errors)
 {
-    Loader l(dir);
-    return l.run(out, errors);
+    // On the heap: the Loader is large, and as a local it puts every access to it beyond
+    // the short stack offsets (much bigger code on MIPS16).
+    std::unique_ptr<Loader> l(new Loader(dir));
+    return l->run(out, errors);
 }
 
 std::string dump_config(const Config &c)
 {
-    std::string o;
-    o += "# omr-trackerd: effective configuration read from " + c.dir + "\n";
-    o += "# (defaults filled in, derived values resolved, secrets masked)\n";
-
-    o += "\npackage omr-tracker\n";
-    o += "\nconfig daemon 'daemon'\n";
+    std::string o = "# omr-trackerd: effective configuration read from ";
+    o += c.dir;
+    o += "\n# (defaults filled in, derived values resolved, secrets masked)\n"
+         "\npackage omr-tracker\n"
+         "\nconfig daemon 'daemon'\n";
+    // put_rows() only reads through the Target.
     Target td;
-    DaemonOptions dm = c.daemon;
-    td.dm = &dm;
+    td.dm = const_cast<DaemonOptions *>(&c.daemon);
     put_rows(o, K_DAEMON, td);
     for (const Interface &i : c.interfaces) {
-        o += "\nconfig interface " + uci_quote(i.name) + "\n";
+        put_head(o, "\nconfig interface ", i.name);
         Target ti;
-        TrackerOptions opts = i.opts;
-        ti.tr = &opts;
+        ti.tr = const_cast<TrackerOptions *>(&i.opts);
         put_rows(o, K_INTERFACE, ti);
     }
     for (const Skipped &s : c.skipped)
-        o += "\n# interface " + uci_quote(s.name) + " is not tracked: " + s.why + "\n";
+        put_head(o, "\n# interface ", s.name, " is not tracked: ", s.why);
     o += "\nconfig server 'server'\n";
     Target ts;
-    ServerTrackerOptions so = c.server_opts;
-    ts.srv = &so;
+    ts.srv = const_cast<ServerTrackerOptions *>(&c.server_opts);
     put_rows(o, K_SERVER, ts);
 
-    o += "\npackage openmptcprouter\n";
-    o += "\nconfig settings 'settings'\n";
-    put(o, "option", "disable_ipv6", c.settings.disable_ipv6 ? "1" : "0");
-    put(o, "option", "vpn", c.settings.vpn);
-    put(o, "option", "proxy", c.settings.proxy);
-    put(o, "option", "master", c.settings.master);
+    o += "\npackage openmptcprouter\n"
+         "\nconfig settings 'settings'\n";
+    put_flag(o, "disable_ipv6", c.settings.disable_ipv6);
+    put_opt(o, "vpn", c.settings.vpn);
+    put_opt(o, "proxy", c.settings.proxy);
+    put_opt(o, "master", c.settings.master);
     for (const Server &s : c.servers) {
-        o += "\nconfig server " + uci_quote(s.name) + "\n";
+        put_head(o, "\nconfig server ", s.name);
         for (const std::string &h : s.hosts)
             put(o, "list", "ip", h);
-        put(o, "option", "port", core::strprintf("%u", s.port));
-        put(o, "option", "username", s.username);
+        put_uint(o, "port", s.port);
+        put_opt(o, "username", s.username);
         if (!s.password.empty())
-            put(o, "option", "password", "********");
+            put_opt(o, "password", "********");
         else
             o += "\t# no password\n";
-        put(o, "option", "master", s.master ? "1" : "0");
-        put(o, "option", "backup", s.backup ? "1" : "0");
-        put(o, "option", "tls_policy", s.tls_policy);
-        if (!s.tls_pin.empty())
-            put(o, "option", "tls_pin", s.tls_pin);
-        if (!s.tls_ca_file.empty())
-            put(o, "option", "tls_ca_file", s.tls_ca_file);
-        if (!s.tls_name.empty())
-            put(o, "option", "tls_name", s.tls_name);
+        put_flag(o, "master", s.master);
+        put_flag(o, "backup", s.backup);
+        put_opt(o, "tls_policy", s.tls_policy);
+        put_set(o, "tls_pin", s.tls_pin);
+        put_set(o, "tls_ca_file", s.tls_ca_file);
+        put_set(o, "tls_name", s.tls_name);
     }
     for (const Skipped &s : c.skipped_servers)
-        o += "\n# server " + uci_quote(s.name) + " is not used: " + s.why + "\n";
+        put_head(o, "\n# server ", s.name, " is not used: ", s.why);
 
-    o += "\npackage network\n";
-    o += "\nconfig globals 'globals'\n";
-    put(o, "option", "multipath", c.multipath_enabled ? "enable" : "disable");
+    o += "\npackage network\n"
+         "\nconfig globals 'globals'\n";
+    put_opt(o, "multipath", c.multipath_enabled ? "enable" : "disable");
     for (const Interface &i : c.interfaces) {
         const NetworkIface &n = i.net;
-        o += "\nconfig interface " + uci_quote(i.name) + "\n";
-        put(o, "option", "device", n.device);
-        put(o, "option", "proto", n.proto);
-        put(o, "option", "multipath", n.multipath);
-        if (!n.gateway.empty())
-            put(o, "option", "gateway", n.gateway);
-        if (!n.ip6gw.empty())
-            put(o, "option", "ip6gw", n.ip6gw);
-        if (!n.ipv6.empty())
-            put(o, "option", "ipv6", n.ipv6);
-        put(o, "option", "metric", core::strprintf("%u", n.metric));
-        put(o, "option", "auto", n.auto_up ? "1" : "0");
-        put(o, "option", "disabled", n.disabled ? "1" : "0");
+        put_head(o, "\nconfig interface ", i.name);
+        put_opt(o, "device", n.device);
+        put_opt(o, "proto", n.proto);
+        put_opt(o, "multipath", n.multipath);
+        put_set(o, "gateway", n.gateway);
+        put_set(o, "ip6gw", n.ip6gw);
+        put_set(o, "ipv6", n.ipv6);
+        put_uint(o, "metric", n.metric);
+        put_flag(o, "auto", n.auto_up);
+        put_flag(o, "disabled", n.disabled);
     }
     return o;
 }

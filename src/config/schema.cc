@@ -232,11 +232,6 @@ bool valid_hostname(std::string_view s)
     return !last_all_digits;
 }
 
-std::string expected_phrase(const OptionSpec &s)
-{
-    return "expected " + describe_expected(s);
-}
-
 void report(const DiagSink &sink, int line, const OptionSpec &s, std::string_view value,
             std::string message)
 {
@@ -262,25 +257,20 @@ Parse parse_hosts(const OptionSpec &s, const UciOption &o, const DiagSink &sink,
         int line = i < o.lines.size() ? o.lines[i] : o.line;
         for (std::string &w : core::split_words(o.values[i])) {
             HostKind k = classify_host(w);
-            std::string pv = printable_value(w);
-            if (k == HostKind::invalid) {
-                report(sink, line, s, w, "invalid host '" + pv + "' (" + expected_phrase(s) + ")");
-                bad = true;
-                continue;
-            }
-            if (k == HostKind::ipv6 && s.type == VType::hosts4) {
+            // Each takes the host, and the first one the expected phrase too.
+            const char *fmt = nullptr;
+            if (k == HostKind::invalid)
+                fmt = "invalid host '%s' (expected %s)";
+            else if (k == HostKind::ipv6 && s.type == VType::hosts4)
+                fmt = "'%s' is an IPv6 address (hosts takes IPv4 addresses and host names; IPv6 "
+                      "ones go in hosts6)";
+            else if (k == HostKind::ipv4 && s.type == VType::hosts6)
+                fmt = "'%s' is an IPv4 address (hosts6 takes IPv6 addresses and host names; IPv4 "
+                      "ones go in hosts)";
+            if (fmt) {
                 report(sink, line, s, w,
-                       "'" + pv +
-                               "' is an IPv6 address (hosts takes IPv4 addresses and host "
-                               "names; IPv6 ones go in hosts6)");
-                bad = true;
-                continue;
-            }
-            if (k == HostKind::ipv4 && s.type == VType::hosts6) {
-                report(sink, line, s, w,
-                       "'" + pv +
-                               "' is an IPv4 address (hosts6 takes IPv6 addresses and host "
-                               "names; IPv4 ones go in hosts)");
+                       core::strprintf(fmt, printable_value(w).c_str(),
+                                       describe_expected(s).c_str()));
                 bad = true;
                 continue;
             }
@@ -348,8 +338,8 @@ std::string describe_expected(const OptionSpec &s)
 {
     switch (s.type) {
     case VType::uint:
-        return core::strprintf("an integer %u..%u", s.min, s.max) +
-               (s.unit ? std::string(", in ") + s.unit : std::string());
+        return core::strprintf("an integer %u..%u%s%s", s.min, s.max, s.unit ? ", in " : "",
+                               s.unit ? s.unit : "");
     case VType::boolean:
         return "a boolean: 1/0, yes/no, on/off, true/false, enabled/disabled";
     case VType::enumeration: {
@@ -430,7 +420,8 @@ Parse parse_value(const OptionSpec &s, const UciOption &o, const DiagSink &sink,
     }
     if (!ok) {
         report(sink, line, s, x,
-               "invalid value '" + printable_value(x) + "' (" + expected_phrase(s) + ")");
+               core::strprintf("invalid value '%s' (expected %s)", printable_value(x).c_str(),
+                               describe_expected(s).c_str()));
         return Parse::invalid;
     }
     return Parse::set;

@@ -73,8 +73,11 @@ private:
     bool stmt_package(int line);
     bool stmt_config(int line);
     bool stmt_option(int line, bool list);
-    void error(int line, std::string message, std::string option = std::string(),
-               std::string value = std::string());
+    void error(int line, std::string_view message, std::string_view option = {},
+               std::string_view value = {});
+    // A bad token: |fmt| has one %s for the token, shown with printable_value(); the
+    // token is the Diag's value (and its option when |is_option|).
+    void bad_token(int line, const char *fmt, std::string_view token, bool is_option = false);
 
     std::string_view t_;
     const std::string &path_;
@@ -89,18 +92,25 @@ private:
     size_t nerrors_ = 0;
 };
 
-void Parser::error(int line, std::string message, std::string option, std::string value)
+void Parser::error(int line, std::string_view message, std::string_view option,
+                   std::string_view value)
 {
     Diag d;
     d.file = path_;
     d.line = line;
     if (cur_sec_ >= 0)
         d.section = pkg_.sections[size_t(cur_sec_)].label();
-    d.option = std::move(option);
-    d.value = std::move(value);
-    d.message = std::move(message);
+    d.option = option;
+    d.value = value;
+    d.message = message;
     errors_.push_back(std::move(d));
     nerrors_++;
+}
+
+void Parser::bad_token(int line, const char *fmt, std::string_view token, bool is_option)
+{
+    error(line, core::strprintf(fmt, printable_value(token).c_str()),
+          is_option ? token : std::string_view(), token);
 }
 
 // uci_getln: appends the next line to the buffer. Only valid once the buffer is used up.
@@ -242,10 +252,8 @@ bool Parser::assert_eol(int line)
     if (!next_arg(extra))
         return false;
     if (!extra.empty()) {
-        error(line,
-              "too many arguments: unexpected '" + printable_value(extra) +
-                      "' (quote a value that contains spaces)",
-              std::string(), extra);
+        bad_token(line, "too many arguments: unexpected '%s' (quote a value that contains spaces)",
+                  extra);
         return false;
     }
     return true;
@@ -261,7 +269,7 @@ bool Parser::stmt_package(int line)
         return false;
     }
     if (!valid_package(name)) {
-        error(line, "invalid package name '" + printable_value(name) + "'", std::string(), name);
+        bad_token(line, "invalid package name '%s'", name);
         return false;
     }
     // Inside a file loaded by name the statement only has to be valid (libuci "single").
@@ -280,18 +288,13 @@ bool Parser::stmt_config(int line)
         return false;
     }
     if (!valid_type(type)) {
-        error(line,
-              "invalid section type '" + printable_value(type) +
-                      "' (printable characters, no spaces)",
-              std::string(), type);
+        bad_token(line, "invalid section type '%s' (printable characters, no spaces)", type);
         return false;
     }
     if (!next_arg(name))
         return false;
     if (!name.empty() && !uci_valid_name(name)) {
-        error(line,
-              "invalid section name '" + printable_value(name) + "' (letters, digits and '_' only)",
-              std::string(), name);
+        bad_token(line, "invalid section name '%s' (letters, digits and '_' only)", name);
         return false;
     }
     if (!assert_eol(line))
@@ -308,7 +311,7 @@ bool Parser::stmt_config(int line)
                                       "'%s' since line %d)",
                                       name.c_str(), printable_value(type).c_str(),
                                       secs[i].type.c_str(), secs[i].line),
-                      std::string(), type);
+                      {}, type);
                 return false;
             }
             cur_sec_ = long(i); // libuci reopens it: later options merge
@@ -351,9 +354,7 @@ bool Parser::stmt_option(int line, bool list)
         return false;
     }
     if (!uci_valid_name(name)) {
-        error(line,
-              "invalid option name '" + printable_value(name) + "' (letters, digits and '_' only)",
-              name, name);
+        bad_token(line, "invalid option name '%s' (letters, digits and '_' only)", name, true);
         return false;
     }
     if (!next_arg(value) || !assert_eol(line))
@@ -432,10 +433,8 @@ void Parser::parse_line()
         else if (word == "package" || word == "p")
             ok = stmt_package(line);
         else {
-            error(line,
-                  "unknown statement '" + printable_value(word) +
-                          "' (expected config, option, list or package)",
-                  std::string(), std::string(word));
+            bad_token(line, "unknown statement '%s' (expected config, option, list or package)",
+                      word);
             ok = false;
         }
         if (!ok)
@@ -521,38 +520,28 @@ bool parse_uci(std::string_view text, const std::string &path, UciPackage &out,
 bool read_uci_file(const std::string &path, UciPackage &out, std::vector<Diag> &errors,
                    bool *missing, const UciLimits &limits)
 {
-    out.path = path;
-    out.sections.clear();
     if (missing)
         *missing = false;
     struct stat st;
-    const char *problem = nullptr;
-    std::string why;
+    std::string text, err;
     if (stat(path.c_str(), &st) != 0) {
         int e = errno;
         if (e == ENOENT && missing)
             *missing = true;
-        why = e == ENOENT ? "file not found" : core::strprintf("cannot read: %s", strerror(e));
-        problem = why.c_str();
+        err = e == ENOENT ? std::string("file not found")
+                          : core::strprintf("cannot read: %s", strerror(e));
     } else if (!S_ISREG(st.st_mode)) {
-        problem = "not a regular file";
+        err = "not a regular file";
+    } else if (core::read_file(path, text, limits.max_file_bytes, &err)) {
+        return parse_uci(text, path, out, errors, limits);
     }
-    if (problem) {
-        Diag d;
-        d.file = path;
-        d.message = problem;
-        errors.push_back(std::move(d));
-        return false;
-    }
-    std::string text, err;
-    if (!core::read_file(path, text, limits.max_file_bytes, &err)) {
-        Diag d;
-        d.file = path;
-        d.message = err;
-        errors.push_back(std::move(d));
-        return false;
-    }
-    return parse_uci(text, path, out, errors, limits);
+    out.path = path;
+    out.sections.clear();
+    Diag d;
+    d.file = path;
+    d.message = std::move(err);
+    errors.push_back(std::move(d));
+    return false;
 }
 
 std::string uci_anonymous_name(unsigned index, std::string_view type)

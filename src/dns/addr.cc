@@ -43,8 +43,21 @@ std::string join(const AddrList &l)
 
 AddrList as_set(AddrList l)
 {
-    std::sort(l.begin(), l.end());
-    l.erase(std::unique(l.begin(), l.end()), l.end());
+    // Insertion sort: a name has a handful of addresses, and std::sort costs far more code.
+    size_t n = 0; // l[0, n) is sorted and without duplicates
+    for (size_t i = 0; i < l.size(); i++) {
+        IpAddr v = l[i];
+        size_t j = n;
+        while (j > 0 && v < l[j - 1])
+            j--;
+        if (j > 0 && l[j - 1] == v)
+            continue;
+        for (size_t k = n; k > j; k--)
+            l[k] = l[k - 1];
+        l[j] = v;
+        n++;
+    }
+    l.erase(l.begin() + std::ptrdiff_t(n), l.end());
     return l;
 }
 

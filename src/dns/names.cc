@@ -167,7 +167,7 @@ NameId NameTracker::watch(std::string_view owner, std::string_view host, QueryBa
     e->backend = &backend;
     e->is_literal = is_literal;
     e->literal = lit;
-    e->st.owner = std::string(owner);
+    e->st.owner.assign(owner.data(), owner.size());
     e->st.name = name;
     e->st.context = backend.label();
     e->st.family = family;
@@ -361,7 +361,12 @@ void NameTracker::finish_local(Entry &e, Source src, AddrList addrs, omrt::MonoU
     st.stale = false;
     st.failures = 0;
     st.reason = omrt::Reason::ok;
-    st.message = src == Source::literal ? "literal address" : "from " + opts_.hosts_path;
+    if (src == Source::literal) {
+        st.message = "literal address";
+    } else {
+        st.message = "from ";
+        st.message += opts_.hosts_path;
+    }
     e.v4.clear();
     e.v6.clear();
     for (const IpAddr &a : addrs)
@@ -507,7 +512,10 @@ void NameTracker::finish_round(Entry &e)
         // Stale only if the failed family still shows addresses from an earlier answer.
         st.stale = partial && !(bad == &a ? e.v4 : e.v6).empty();
         st.reason = partial ? bad->reason : omrt::Reason::ok;
-        st.message = partial ? bad->message : std::string();
+        if (partial)
+            st.message = bad->message;
+        else
+            st.message.clear();
         e.due_us = st.expires_us;
     } else {
         const Part *why = bad ? bad : &a;
@@ -573,9 +581,10 @@ void NameTracker::log_outcome(Entry &e, const AddrList &old, bool changed)
         if (st.reason != e.logged || e.fail_log.allow(now)) {
             std::string keep;
             if (st.stale)
-                keep = "; keeping " + join(st.addrs) + " (stale)";
-            LOGW("%s: DNS %s for %s via %s on %s: %s%s", owner, reason_words(st.reason), name,
-                 via.c_str(), ctx, st.message.c_str(), keep.c_str());
+                keep = join(st.addrs);
+            LOGW("%s: DNS %s for %s via %s on %s: %s%s%s%s", owner, reason_words(st.reason), name,
+                 via.c_str(), ctx, st.message.c_str(), st.stale ? "; keeping " : "", keep.c_str(),
+                 st.stale ? " (stale)" : "");
         }
     } else if (e.logged != omrt::Reason::ok && e.logged != omrt::Reason::pending) {
         LOGN("%s: DNS for %s works again via %s on %s", owner, name, via.c_str(), ctx);
@@ -583,7 +592,7 @@ void NameTracker::log_outcome(Entry &e, const AddrList &old, bool changed)
     e.logged = st.reason;
     if (!changed)
         return;
-    std::string src = st.source == Source::dns ? "via " + via + " on " + st.context
+    std::string src = st.source == Source::dns ? core::strprintf("via %s on %s", via.c_str(), ctx)
                                                : std::string(source_name(st.source));
     if (old.empty() && st.source == Source::dns)
         LOGI("%s: %s resolved to %s (%s, ttl %us)", owner, name, join(st.addrs).c_str(),

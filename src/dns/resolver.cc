@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -38,22 +39,30 @@ int parse_trampoline(dnscc_t *, dnscc_t *pkt, dnscc_t *, dnscc_t *end, void **re
     return 0;
 }
 
-std::string sockaddr_str(const struct sockaddr *sa, unsigned salen)
+// The address and port of a server as udns reports it (v4-mapped IPv6 as IPv4).
+bool decode_sockaddr(const struct sockaddr *sa, unsigned salen, IpAddr &a, uint16_t &port)
 {
-    ServerAddr s;
     if (sa && sa->sa_family == AF_INET && salen >= sizeof(sockaddr_in)) {
         auto *sin = reinterpret_cast<const sockaddr_in *>(sa);
-        s.addr = IpAddr::v4(&sin->sin_addr);
-        s.port = ntohs(sin->sin_port);
+        a = IpAddr::v4(&sin->sin_addr);
+        port = ntohs(sin->sin_port);
     } else if (sa && sa->sa_family == AF_INET6 && salen >= sizeof(sockaddr_in6)) {
         auto *sin6 = reinterpret_cast<const sockaddr_in6 *>(sa);
         static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         const uint8_t *b = sin6->sin6_addr.s6_addr;
-        s.addr = std::memcmp(b, kMapped, 12) == 0 ? IpAddr::v4(b + 12) : IpAddr::v6(b);
-        s.port = ntohs(sin6->sin6_port);
+        a = std::memcmp(b, kMapped, 12) == 0 ? IpAddr::v4(b + 12) : IpAddr::v6(b);
+        port = ntohs(sin6->sin6_port);
     } else {
-        return "unknown address";
+        return false;
     }
+    return true;
+}
+
+std::string sockaddr_str(const struct sockaddr *sa, unsigned salen)
+{
+    ServerAddr s;
+    if (!decode_sockaddr(sa, salen, s.addr, s.port))
+        return "unknown address";
     return s.str();
 }
 
@@ -75,7 +84,7 @@ void Query::cancel()
 void Query::attach(QueryBackend *b, std::string_view name, QType t)
 {
     backend_ = b;
-    name_ = std::string(name);
+    name_.assign(name.data(), name.size());
     type_ = t;
 }
 
@@ -249,12 +258,12 @@ bool Resolver::open_ctx()
         return false;
     if (servers_.empty()) {
         open_reason_ = omrt::Reason::dns_no_servers;
-        open_error_ =
-                opts_.servers.empty()
-                        ? core::strprintf("no nameserver in %s%s%s", opts_.resolv_conf.c_str(),
+        if (opts_.servers.empty())
+            open_error_ = core::strprintf("no nameserver in %s%s%s", opts_.resolv_conf.c_str(),
                                           opts_.resolv_iface.empty() ? "" : " for ",
-                                          opts_.resolv_iface.c_str())
-                        : std::string("no name servers configured");
+                                          opts_.resolv_iface.c_str());
+        else
+            open_error_ = "no name servers configured";
         return false;
     }
 
@@ -305,7 +314,7 @@ bool Resolver::open_ctx()
     if (servers_.empty()) {
         dns_free(ctx);
         open_reason_ = omrt::Reason::dns_no_servers;
-        open_error_ = "no usable name server (" + skipped + ")";
+        open_error_ = core::strprintf("no usable name server (%s)", skipped.c_str());
         return false;
     }
     if (!skipped.empty())
@@ -375,7 +384,7 @@ void Resolver::reopen_running()
         if (ok)
             submit(*q);
         else
-            fail_later(*q, open_reason_, open_error_);
+            fail_later(*q, open_reason_, open_error_.c_str());
     }
 }
 
@@ -385,14 +394,13 @@ void Resolver::start(Query &q, std::string_view name, QType type)
     q.attach(this, name, type);
     q.reset_track();
     stats_.queries++;
-    std::string norm, err;
-    if (!normalize_name(name, norm, &err)) {
-        fail_later(q, omrt::Reason::config, err);
+    std::string err;
+    if (!normalize_name(name, q.name_, &err)) {
+        fail_later(q, omrt::Reason::config, err.c_str());
         return;
     }
-    q.name_ = norm;
     if (!ensure_open()) {
-        fail_later(q, open_reason_, open_error_);
+        fail_later(q, open_reason_, open_error_.c_str());
         return;
     }
     submit(q);
@@ -415,11 +423,11 @@ void Resolver::submit(Query &q)
     running_.push_back(&q);
 }
 
-void Resolver::fail_later(Query &q, omrt::Reason r, std::string msg)
+void Resolver::fail_later(Query &q, omrt::Reason r, const char *msg)
 {
     QueryResult res;
     res.reason = r;
-    res.message = std::move(msg);
+    res.message = msg;
     res.server = join(servers_);
     q.pending_ = std::move(res);
     q.deferred_ = true;
@@ -544,19 +552,8 @@ int Resolver::server_index(const struct sockaddr *sa, unsigned salen) const
 {
     IpAddr a;
     uint16_t port;
-    if (sa && sa->sa_family == AF_INET && salen >= sizeof(sockaddr_in)) {
-        auto *sin = reinterpret_cast<const sockaddr_in *>(sa);
-        a = IpAddr::v4(&sin->sin_addr);
-        port = ntohs(sin->sin_port);
-    } else if (sa && sa->sa_family == AF_INET6 && salen >= sizeof(sockaddr_in6)) {
-        auto *sin6 = reinterpret_cast<const sockaddr_in6 *>(sa);
-        static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        const uint8_t *b = sin6->sin6_addr.s6_addr;
-        a = std::memcmp(b, kMapped, 12) == 0 ? IpAddr::v4(b + 12) : IpAddr::v6(b);
-        port = ntohs(sin6->sin6_port);
-    } else {
+    if (!decode_sockaddr(sa, salen, a, port))
         return -1;
-    }
     for (size_t i = 0; i < servers_.size(); i++)
         if (servers_[i].addr == a && servers_[i].port == port)
             return int(i);
@@ -616,16 +613,21 @@ void Resolver::note_ignored(int code, const struct sockaddr *sa, unsigned salen,
         bool id_match = hdr && q->qid_known_ && h.id == q->qid_;
         uint16_t want = q->type_ == QType::A ? kTypeA : kTypeAaaa;
         bool q_match = has_q && qname == q->name_ && qtype == want;
+        const char *what = nullptr;
         if (code == -1 && asked) {
-            q->note_ = "garbled reply from " + from;
+            what = "garbled reply from ";
         } else if (code == -5 && asked && id_match && !q_match) {
             q->note_ = core::strprintf("reply to another question (%s) from %s",
                                        has_q ? core::truncate_for_log(qname, 80).c_str() : "none",
                                        from.c_str());
         } else if (code == -5 && asked && q_match && !id_match) {
-            q->note_ = "reply with a wrong query id from " + from;
+            what = "reply with a wrong query id from ";
         } else if (code == -2 && id_match && q_match) {
-            q->note_ = "reply from an address that was not asked: " + from;
+            what = "reply from an address that was not asked: ";
+        }
+        if (what) {
+            q->note_ = what;
+            q->note_ += from;
         }
     }
 }
@@ -684,7 +686,7 @@ void Resolver::complete(Query &q, int status, void *result)
             break;
         case DNS_E_PROTOCOL:
             res.reason = omrt::Reason::dns_bad_reply;
-            res.message = "bad reply from " + from;
+            res.message = core::strprintf("bad reply from %s", from.c_str());
             break;
         case DNS_E_BADQUERY:
             res.reason = omrt::Reason::config;
@@ -710,21 +712,26 @@ QueryResult Resolver::classify_failure(Query &q, int) const
         if (!t.sent_us)
             continue;
         std::string s = servers_[i].str();
-        asked += (asked.empty() ? "" : ", ") + s;
-        std::string part;
-        int r = 0;
+        if (!asked.empty())
+            asked += ", ";
+        asked += s;
+        const char *what = "no reply";
+        char num[24];
         if (t.rcode >= 0) {
+            int r;
             if (t.tc) {
                 r = 3;
-                part = "truncated reply (TC, no TCP fallback) from " + s;
+                what = "truncated reply (TC, no TCP fallback)";
             } else if (t.rcode == 5) {
                 r = 2;
-                part = "REFUSED from " + s;
+                what = "REFUSED";
             } else {
                 r = 1;
-                part = core::strprintf("%s from %s", rcode_name(unsigned(t.rcode)), s.c_str());
-                if (t.rcode != 2 && std::strcmp(rcode_name(unsigned(t.rcode)), "rcode") == 0)
-                    part = core::strprintf("rcode %d from %s", t.rcode, s.c_str());
+                what = rcode_name(unsigned(t.rcode));
+                if (t.rcode > 5) { // rcode_name() has no name for it
+                    std::snprintf(num, sizeof num, "rcode %d", t.rcode);
+                    what = num;
+                }
             }
             if (rank == 0 || r > rank) {
                 rank = r;
@@ -732,10 +739,12 @@ QueryResult Resolver::classify_failure(Query &q, int) const
                 if (t.reply_us >= t.sent_us)
                     res.rtt_us = t.reply_us - t.sent_us;
             }
-        } else {
-            part = "no reply from " + s;
         }
-        parts += (parts.empty() ? "" : "; ") + part;
+        if (!parts.empty())
+            parts += "; ";
+        parts += what;
+        parts += " from ";
+        parts += s;
     }
     if (rank == 3) {
         res.reason = omrt::Reason::dns_truncated;
@@ -746,11 +755,12 @@ QueryResult Resolver::classify_failure(Query &q, int) const
     } else if (!q.note_.empty()) {
         res.reason = omrt::Reason::dns_bad_reply;
         res.server = asked;
-        parts = q.note_ + "; " + parts;
+        parts.insert(0, "; ");
+        parts.insert(0, q.note_);
     } else if (q.sent_ == 0) {
         res.reason = omrt::Reason::net_unreachable;
         res.server = join(servers_);
-        parts = "the query could not be sent to " + res.server;
+        parts = core::strprintf("the query could not be sent to %s", res.server.c_str());
     } else {
         res.reason = omrt::Reason::dns_timeout;
         res.server = asked;

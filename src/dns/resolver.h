@@ -197,7 +197,7 @@ private:
     bool load_servers();
     void check_resolv_file();
     void submit(Query &q);
-    void fail_later(Query &q, omrt::Reason r, std::string msg);
+    void fail_later(Query &q, omrt::Reason r, const char *msg);
     void unlink(Query &q);
     int server_index(const struct sockaddr *sa, unsigned salen) const;
     time_t now_s() const;

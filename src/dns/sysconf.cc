@@ -94,13 +94,13 @@ bool parse_port(std::string_view s, uint16_t &out)
 std::string ServerAddr::str() const
 {
     std::string a = addr.str();
-    if (!scope.empty())
-        a += "%" + scope;
+    if (!scope.empty()) {
+        a += '%';
+        a += scope;
+    }
     if (port == 53)
         return a;
-    if (addr.is_v6())
-        return "[" + a + "]:" + std::to_string(port);
-    return a + ":" + std::to_string(port);
+    return core::strprintf(addr.is_v6() ? "[%s]:%u" : "%s:%u", a.c_str(), unsigned(port));
 }
 
 bool parse_server(std::string_view spec, ServerAddr &out, std::string *err)
@@ -185,9 +185,11 @@ void resolv_line(ResolvConf &conf, unsigned no, std::string_view line)
             conf.dropped.push_back(s.str());
         return;
     }
-    if (key == "search" || key == "domain" || key == "options" || key == "sortlist" ||
-        key == "lookup" || key == "family")
-        return;
+    static const char *const kTolerated[] = {"search",   "domain", "options",
+                                             "sortlist", "lookup", "family"};
+    for (const char *k : kTolerated)
+        if (key == k)
+            return;
     conf.warnings.push_back(core::strprintf("line %u: unknown keyword '%s' ignored", no,
                                             core::truncate_for_log(key, 32).c_str()));
 }
@@ -200,8 +202,11 @@ void finish_warnings(ResolvConf &conf)
                                 core::truncate_for_log(
                                         [&] {
                                             std::string all;
-                                            for (const std::string &d : conf.dropped)
-                                                all += (all.empty() ? "" : ", ") + d;
+                                            for (const std::string &d : conf.dropped) {
+                                                if (!all.empty())
+                                                    all += ", ";
+                                                all += d;
+                                            }
                                             return all;
                                         }(),
                                         200)
@@ -230,8 +235,8 @@ std::vector<IfaceResolv> parse_resolv_auto(std::string_view text)
             if (w == "Interface") {
                 std::string_view name = next_word(rest);
                 if (!name.empty() && name.size() <= 64) {
-                    out.push_back(IfaceResolv{std::string(name), ResolvConf()});
-                    cur = &out.back();
+                    cur = &out.emplace_back();
+                    cur->iface.assign(name.data(), name.size());
                 }
                 return;
             }
@@ -239,8 +244,7 @@ std::vector<IfaceResolv> parse_resolv_auto(std::string_view text)
         if (!cur) {
             if (first.empty() || first[0] == '#' || first[0] == ';')
                 return;
-            out.push_back(IfaceResolv{std::string(), ResolvConf()});
-            cur = &out.back();
+            cur = &out.emplace_back();
         }
         resolv_line(cur->conf, no, line);
     });

@@ -139,11 +139,17 @@ struct Record {
     uint16_t rdlen;
 };
 
-void fail(ParsedReply &out, ReplyKind kind, std::string why)
+void fail(ParsedReply &out, ReplyKind kind, const char *why)
 {
     out.kind = kind;
     out.addrs.clear();
     out.ttl_s = 0;
+    out.detail = why;
+}
+
+void fail(ParsedReply &out, ReplyKind kind, std::string &&why)
+{
+    fail(out, kind, "");
     out.detail = std::move(why);
 }
 

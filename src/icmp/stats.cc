@@ -4,6 +4,31 @@
 
 namespace icmp {
 
+namespace {
+
+// Ascending, in place, O(n log n) for the largest window (1000) and no recursion: a
+// fraction of the code std::nth_element instantiates, and one sort serves both ranks.
+void heap_sort(int64_t *v, unsigned n)
+{
+    auto sift = [v](unsigned root, unsigned end) {
+        for (unsigned child; (child = 2 * root + 1) < end; root = child) {
+            if (child + 1 < end && v[child] < v[child + 1])
+                child++;
+            if (v[root] >= v[child])
+                return;
+            std::swap(v[root], v[child]);
+        }
+    };
+    for (unsigned i = n / 2; i-- > 0;)
+        sift(i, n);
+    for (unsigned end = n; end-- > 1;) {
+        std::swap(v[0], v[end]);
+        sift(0, end);
+    }
+}
+
+} // namespace
+
 RollingWindow::RollingWindow(unsigned capacity)
     : ring_(capacity ? capacity : 1, kLost), scratch_(ring_.size())
 {}
@@ -70,16 +95,11 @@ WindowSummary RollingWindow::summary() const
     if (n >= 2)
         s.jitter_us = jitter_sum / (n - 1);
 
-    auto first = scratch_.begin(), last = scratch_.begin() + n;
-    auto mid = first + n / 2;
-    std::nth_element(first, mid, last);
-    s.median_rtt_us = *mid;
-    if (n % 2 == 0) // the lower middle is the largest of the lower half
-        s.median_rtt_us = (*std::max_element(first, mid) + *mid) / 2;
+    int64_t *v = scratch_.data();
+    heap_sort(v, n);
+    s.median_rtt_us = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     const unsigned rank = (95 * n + 99) / 100; // ceil(0.95 n), >= 1
-    auto p95 = first + (rank - 1);
-    std::nth_element(first, p95, last);
-    s.p95_rtt_us = *p95;
+    s.p95_rtt_us = v[rank - 1];
     return s;
 }
 

@@ -1,5 +1,7 @@
 #include "netlink/monitor.h"
 
+#include "core/str.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -66,11 +68,7 @@ struct Monitor::EventSink final : Sink {
     void on_route(const MsgInfo &, const RouteRecord &r) override { m_.table_.apply(r); }
     void on_malformed(const MsgInfo &info, const char *why) override
     {
-        ++m_.stats_.malformed;
-        unsigned more = 0;
-        if (m_.malformed_log_.allow(m_.clock_.mono_us(), &more))
-            LOGW("netlink: dropped a malformed message (type %u): %s (%u more since)", info.type,
-                 why, more);
+        m_.note_malformed(info, why, "");
     }
     Monitor &m_;
 };
@@ -127,17 +125,22 @@ struct Monitor::DumpSink final : Sink {
     {
         if (info.seq == seq_ && m_.awaiting_reply_)
             m_.dump_intr_ = true; // something of the dump is missing: do it again
-        ++m_.stats_.malformed;
-        unsigned more = 0;
-        if (m_.malformed_log_.allow(m_.clock_.mono_us(), &more))
-            LOGW("netlink: dropped a malformed dump message (type %u): %s (%u more since)",
-                 info.type, why, more);
+        m_.note_malformed(info, why, "dump ");
     }
     Monitor &m_;
     uint32_t seq_;
     bool done_ = false;
     int error_ = 0;
 };
+
+void Monitor::note_malformed(const MsgInfo &info, const char *why, const char *what)
+{
+    ++stats_.malformed;
+    unsigned more = 0;
+    if (malformed_log_.allow(clock_.mono_us(), &more))
+        LOGW("netlink: dropped a malformed %smessage (type %u): %s (%u more since)", what,
+             info.type, why, more);
+}
 
 Monitor::Monitor(core::Loop &loop, const omrt::Clock &clock, const MonitorOptions &opts)
     : clock_(clock), opts_(opts),
@@ -169,7 +172,7 @@ bool Monitor::start(std::string *err)
     auto fail = [&](const char *what) {
         int e = errno;
         if (err)
-            *err = std::string("netlink: ") + what + ": " + std::strerror(e);
+            *err = core::strprintf("netlink: %s: %s", what, std::strerror(e));
         stop();
         return false;
     };
@@ -204,7 +207,7 @@ bool Monitor::open_request_socket(std::string *err)
     if (!req_sock_ || mnl_socket_bind(req_sock_, 0, MNL_SOCKET_AUTOPID) < 0) {
         int e = errno;
         if (err)
-            *err = std::string("netlink: request socket: ") + std::strerror(e);
+            *err = core::strprintf("netlink: request socket: %s", std::strerror(e));
         close_socket(req_sock_);
         return false;
     }
@@ -563,12 +566,12 @@ void Monitor::publish()
                                     [&r](const LinkChange &c) { return c.name == r.name; });
             if (have || !r.listener)
                 continue;
-            LinkChange c;
+            LinkChange &c = changes_.emplace_back();
             c.name = r.name;
-            c.state = table_.state(r.name);
+            if (const DeviceState *s = table_.find(r.name))
+                c.state = *s;
             c.ifindex = c.old_ifindex = c.state.present ? c.state.ifindex : 0;
             c.what = kSynced;
-            changes_.push_back(std::move(c));
         }
     }
     ++dispatch_depth_;
@@ -610,24 +613,18 @@ void Monitor::add_listener(std::string_view name, LinkListener *listener)
 
 void Monitor::remove_listener(std::string_view name, LinkListener *listener)
 {
-    for (auto it = listeners_.begin(); it != listeners_.end();) {
-        if (it->listener == listener && it->name == name) {
-            if (dispatch_depth_) {
-                it->listener = nullptr;
-                ++it;
-            } else {
-                it = listeners_.erase(it);
-            }
-        } else {
-            ++it;
-        }
-    }
+    remove_matching(&name, listener);
 }
 
 void Monitor::remove_listener(LinkListener *listener)
 {
+    remove_matching(nullptr, listener);
+}
+
+void Monitor::remove_matching(const std::string_view *name, LinkListener *listener)
+{
     for (auto it = listeners_.begin(); it != listeners_.end();) {
-        if (it->listener == listener) {
+        if (it->listener == listener && (!name || it->name == *name)) {
             if (dispatch_depth_) {
                 it->listener = nullptr;
                 ++it;

@@ -115,6 +115,9 @@ private:
     struct EventSink;
     struct DumpSink;
 
+    // Removes the registrations of |listener| (for |name| only, unless nullptr).
+    void remove_matching(const std::string_view *name, LinkListener *listener);
+    void note_malformed(const MsgInfo &info, const char *why, const char *what);
     void on_event_readable(int events);
     void read_events(unsigned limit);
     void on_dump_readable(int events);

@@ -131,17 +131,39 @@ bool same_nexthop(const DefaultRoute &d, const Nexthop &nh)
     return d.oif == nh.ifindex && d.gateway == nh.gateway;
 }
 
+// Adds |x| to the sorted set |v| (a handful of interfaces: no std::sort needed).
+void add_sorted(std::vector<int32_t> &v, int32_t x)
+{
+    for (int32_t y : v)
+        if (y == x)
+            return;
+    v.push_back(x);
+    for (size_t i = v.size() - 1; i > 0 && v[i - 1] > x; --i)
+        std::swap(v[i - 1], v[i]);
+}
+
 } // namespace
 
 // ---------------------------------------------------------------------------
 
 const DeviceTable::Device *DeviceTable::device_named(std::string_view name) const
 {
-    auto n = names_.find(name);
-    if (n == names_.end())
+    // Names are unique (a second ifindex taking a name drops the first one): a few
+    // dozen devices on a router, so a scan, not a second index.
+    if (name.empty())
         return nullptr;
-    auto it = devs_.find(n->second);
-    return it == devs_.end() ? nullptr : &it->second;
+    for (const auto &kv : devs_)
+        if (kv.second.st.name == name)
+            return &kv.second;
+    return nullptr;
+}
+
+size_t DeviceTable::device_count() const
+{
+    size_t n = 0;
+    for (const auto &kv : devs_)
+        n += !kv.second.st.name.empty();
+    return n;
 }
 
 const DeviceState *DeviceTable::find(std::string_view name) const
@@ -224,6 +246,34 @@ void DeviceTable::step(const std::string &name)
     p->cur_usable = usable;
 }
 
+void DeviceTable::delete_device(int32_t ifindex)
+{
+    std::string name = name_of(ifindex);
+    touch(name);
+    remove_device(ifindex);
+    step(name);
+}
+
+void DeviceTable::touch_oifs(const std::vector<int32_t> &oifs, std::vector<std::string> &names)
+{
+    for (int32_t oif : oifs) {
+        names.push_back(name_of(oif));
+        touch(names.back());
+    }
+}
+
+void DeviceTable::settle_oifs(const std::vector<int32_t> &oifs,
+                              const std::vector<std::string> &names)
+{
+    for (int32_t oif : oifs) {
+        auto it = devs_.find(oif);
+        if (it != devs_.end())
+            recompute_gateways(it->second);
+    }
+    for (const std::string &n : names)
+        step(n);
+}
+
 void DeviceTable::erase_route(size_t i)
 {
     routes_.erase(routes_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -237,14 +287,8 @@ void DeviceTable::remove_device(int32_t ifindex)
             erase_route(i);
     }
     auto it = devs_.find(ifindex);
-    if (it == devs_.end())
-        return;
-    if (it->second.have_link && !it->second.st.name.empty()) {
-        auto n = names_.find(it->second.st.name);
-        if (n != names_.end() && n->second == ifindex)
-            names_.erase(n);
-    }
-    devs_.erase(it);
+    if (it != devs_.end())
+        devs_.erase(it);
 }
 
 void DeviceTable::drop_ipv4_routes(int32_t ifindex, const IpAddr *prefsrc)
@@ -319,12 +363,8 @@ void DeviceTable::apply(const LinkRecord &rec)
 {
     auto it = devs_.find(rec.ifindex);
     if (rec.deleted) {
-        if (it == devs_.end())
-            return;
-        std::string name = name_of(rec.ifindex);
-        touch(name);
-        remove_device(rec.ifindex);
-        step(name);
+        if (it != devs_.end())
+            delete_device(rec.ifindex);
         return;
     }
 
@@ -333,11 +373,9 @@ void DeviceTable::apply(const LinkRecord &rec)
     // Another ifindex still holding the name: its RTM_DELLINK was lost (the kernel keeps
     // names unique), e.g. a modem re-enumerated while we were overrun.
     int32_t stale = 0;
-    if (!new_name.empty()) {
-        auto n = names_.find(new_name);
-        if (n != names_.end() && n->second != rec.ifindex)
-            stale = n->second;
-    }
+    if (const Device *holder = device_named(new_name))
+        if (holder->st.ifindex != rec.ifindex)
+            stale = holder->st.ifindex;
     touch(old_name);
     touch(new_name);
     if (stale)
@@ -358,11 +396,7 @@ void DeviceTable::apply(const LinkRecord &rec)
     d.st.admin_up = (rec.flags & IFF_UP) != 0;
     d.st.usable = device_usable(d.st.flags, d.st.operstate, d.st.carrier);
     if (old_name != new_name) {
-        if (!old_name.empty())
-            names_.erase(old_name);
         d.st.name = new_name;
-        if (!new_name.empty())
-            names_[new_name] = rec.ifindex;
         if (!old_name.empty() && !new_name.empty()) {
             Pending *from = pending_for(old_name);
             Pending *to = pending_for(new_name);
@@ -441,20 +475,15 @@ void DeviceTable::apply(const RouteRecord &rec)
     // replacement the next hops of what it removes.
     std::vector<int32_t> oifs;
     for (const Nexthop &nh : rec.nexthops)
-        oifs.push_back(nh.ifindex);
+        add_sorted(oifs, nh.ifindex);
     if (rec.deleted || rec.replace) {
         for (const DefaultRoute &r : routes_) {
             if (same_route_key(r, rec))
-                oifs.push_back(r.oif);
+                add_sorted(oifs, r.oif);
         }
     }
-    std::sort(oifs.begin(), oifs.end());
-    oifs.erase(std::unique(oifs.begin(), oifs.end()), oifs.end());
     std::vector<std::string> names;
-    for (int32_t oif : oifs) {
-        names.push_back(name_of(oif));
-        touch(names.back());
-    }
+    touch_oifs(oifs, names);
 
     if (rec.deleted || rec.replace) {
         for (size_t i = routes_.size(); i-- > 0;) {
@@ -496,13 +525,7 @@ void DeviceTable::apply(const RouteRecord &rec)
             }
         }
     }
-    for (int32_t oif : oifs) {
-        auto it = devs_.find(oif);
-        if (it != devs_.end())
-            recompute_gateways(it->second);
-    }
-    for (const std::string &n : names)
-        step(n);
+    settle_oifs(oifs, names);
 }
 
 // ---------------------------------------------------------------------------
@@ -522,12 +545,8 @@ void DeviceTable::dump_end(Kind kind)
             if (kv.second.link_gen != gen)
                 gone.push_back(kv.first);
         }
-        for (int32_t ifindex : gone) {
-            std::string name = name_of(ifindex);
-            touch(name);
-            remove_device(ifindex);
-            step(name);
-        }
+        for (int32_t ifindex : gone)
+            delete_device(ifindex);
         break;
     }
     case Kind::Addrs:
@@ -552,26 +571,15 @@ void DeviceTable::dump_end(Kind kind)
         std::vector<int32_t> oifs;
         for (size_t i = 0; i < routes_.size(); ++i) {
             if (route_gen_[i] != gen)
-                oifs.push_back(routes_[i].oif);
+                add_sorted(oifs, routes_[i].oif);
         }
-        std::sort(oifs.begin(), oifs.end());
-        oifs.erase(std::unique(oifs.begin(), oifs.end()), oifs.end());
         std::vector<std::string> names;
-        for (int32_t oif : oifs) {
-            names.push_back(name_of(oif));
-            touch(names.back());
-        }
+        touch_oifs(oifs, names);
         for (size_t i = routes_.size(); i-- > 0;) {
             if (route_gen_[i] != gen)
                 erase_route(i);
         }
-        for (int32_t oif : oifs) {
-            auto it = devs_.find(oif);
-            if (it != devs_.end())
-                recompute_gateways(it->second);
-        }
-        for (const std::string &n : names)
-            step(n);
+        settle_oifs(oifs, names);
         break;
     }
     }
@@ -579,29 +587,27 @@ void DeviceTable::dump_end(Kind kind)
 
 void DeviceTable::take_changes(std::vector<LinkChange> &out)
 {
+    // A name that had no device at its first touch has a default |before| (no
+    // addresses, no gateways, ifindex 0): compare with the same for one that has none now.
+    const DeviceState none;
     for (Pending &p : pending_) {
         const DeviceState *now = find(p.name);
+        const DeviceState &cur = now ? *now : none;
         uint16_t bits = p.bits;
-        const std::vector<Address> none;
-        const auto &before_addrs = p.before.present ? p.before.addresses : none;
-        const auto &now_addrs = now ? now->addresses : none;
-        if (!same_address_set(before_addrs, now_addrs))
+        if (!same_address_set(p.before.addresses, cur.addresses))
             bits |= kAddressChanged;
-        Gateway no_gw;
-        if ((p.before.present ? p.before.gw4 : no_gw) != (now ? now->gw4 : no_gw) ||
-            (p.before.present ? p.before.gw6 : no_gw) != (now ? now->gw6 : no_gw))
+        if (p.before.gw4 != cur.gw4 || p.before.gw6 != cur.gw6)
             bits |= kGatewayChanged;
         if (!bits)
             continue;
-        LinkChange c;
+        LinkChange &c = out.emplace_back();
         c.name = std::move(p.name);
-        c.ifindex = now ? now->ifindex : 0;
-        c.old_ifindex = p.before.present ? p.before.ifindex : 0;
+        c.ifindex = cur.ifindex;
+        c.old_ifindex = p.before.ifindex;
         c.other_name = std::move(p.other_name);
         c.what = bits;
         if (now)
             c.state = *now;
-        out.push_back(std::move(c));
     }
     pending_.clear();
 }
@@ -609,7 +615,6 @@ void DeviceTable::take_changes(std::vector<LinkChange> &out)
 void DeviceTable::clear()
 {
     devs_.clear();
-    names_.clear();
     routes_.clear();
     route_gen_.clear();
     pending_.clear();

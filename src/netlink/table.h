@@ -69,16 +69,14 @@ public:
     const DeviceState *find(int32_t ifindex) const;
     // A copy; present == false when there is no such device.
     DeviceState state(std::string_view name) const;
-    size_t device_count() const { return names_.size(); }
+    size_t device_count() const;
     const std::vector<DefaultRoute> &default_routes() const { return routes_; }
     template <class F>
     void for_each_device(F &&f) const
     {
-        for (const auto &kv : names_) {
-            auto it = devs_.find(kv.second);
-            if (it != devs_.end())
-                f(it->second.st);
-        }
+        for (const auto &kv : devs_)
+            if (!kv.second.st.name.empty())
+                f(kv.second.st);
     }
 
     // Forgets everything, without changes (the monitor stops).
@@ -108,13 +106,17 @@ private:
     void touch(const std::string &name);
     void step(const std::string &name);
     void remove_device(int32_t ifindex);
+    void delete_device(int32_t ifindex); // remove_device() between touch() and step()
+    // Touches the devices of |oifs|, appending their names to |names| ...
+    void touch_oifs(const std::vector<int32_t> &oifs, std::vector<std::string> &names);
+    // ... and after the routes changed, recomputes their gateways and steps them.
+    void settle_oifs(const std::vector<int32_t> &oifs, const std::vector<std::string> &names);
     void drop_ipv4_routes(int32_t ifindex, const IpAddr *prefsrc);
     void erase_route(size_t i);
     void recompute_gateways(Device &d);
     Gateway pick_gateway(const Device &d, int family) const;
 
     std::map<int32_t, Device> devs_;
-    std::map<std::string, int32_t, std::less<>> names_;
     std::vector<DefaultRoute> routes_;
     std::vector<uint32_t> route_gen_; // parallel to routes_
     uint32_t gen_[3] = {0, 0, 0};

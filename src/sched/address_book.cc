@@ -3,6 +3,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "dns/sysconf.h"
+#include "sched/server_machine.h" // erase_where
 
 #include <algorithm>
 
@@ -14,6 +15,16 @@ bool is_literal(const std::string &host)
 {
     omrt::IpAddr a;
     return omrt::IpAddr::parse(host, a);
+}
+
+// Whether |item| is one of the comma-separated items of |list|.
+bool listed(const std::string &list, const std::string &item)
+{
+    size_t n = item.size();
+    for (size_t p = list.find(item); p != std::string::npos; p = list.find(item, p + 1))
+        if ((p == 0 || list[p - 1] == ',') && (p + n == list.size() || list[p + n] == ','))
+            return true;
+    return false;
 }
 
 } // namespace
@@ -77,7 +88,7 @@ void AddressBook::configure(const cfg::Config &c,
     no.serve_stale = c.daemon.dns_serve_stale;
     no.hosts_path = c.daemon.dns_hosts_file;
     if (!(no == names_.options()))
-        names_.set_options(no);
+        names_.set_options(std::move(no));
 
     dns::ResolverOptions base;
     base.resolv_conf = c.daemon.dns_resolv_conf;
@@ -87,7 +98,7 @@ void AddressBook::configure(const cfg::Config &c,
     bool rebuild = per_wan != per_wan_ || fam != family_ || base.resolv_conf != base_.resolv_conf ||
                    base.timeout_s != base_.timeout_s || auto_path_ != c.daemon.dns_resolv_auto;
     auto_path_ = c.daemon.dns_resolv_auto;
-    base_ = base;
+    base_ = std::move(base);
     per_wan_ = per_wan;
     family_ = fam;
     if (rebuild) {
@@ -100,18 +111,26 @@ void AddressBook::configure(const cfg::Config &c,
     // Every host name in use: servers' `ip` entries, interfaces' hosts lists; each with
     // who uses it, to name it in log lines ("vps: DNS timeout for vps.example.net ...").
     std::vector<std::string> hosts, owners;
+    auto index_of = [&](const std::string &h) {
+        size_t k = 0;
+        while (k < hosts.size() && hosts[k] != h)
+            k++;
+        return k; // hosts.size(): not there
+    };
     auto add = [&](const std::string &h, const std::string &owner) {
         if (is_literal(h))
             return;
-        auto it = std::find(hosts.begin(), hosts.end(), h);
-        if (it == hosts.end()) {
+        size_t k = index_of(h);
+        if (k == hosts.size()) {
             hosts.push_back(h);
             owners.push_back(owner);
             return;
         }
-        std::string &o = owners[size_t(it - hosts.begin())];
-        if (("," + o + ",").find("," + owner + ",") == std::string::npos)
-            o += "," + owner;
+        std::string &o = owners[k];
+        if (!listed(o, owner)) {
+            o += ',';
+            o += owner;
+        }
     };
     for (const cfg::Server &s : c.servers)
         for (const std::string &h : s.hosts)
@@ -123,48 +142,34 @@ void AddressBook::configure(const cfg::Config &c,
             add(h, i.name);
     }
 
-    seen_.erase(std::remove_if(seen_.begin(), seen_.end(),
-                               [&](const Seen &x) {
-                                   return rebuild || std::find(hosts.begin(), hosts.end(),
-                                                               x.host) == hosts.end();
-                               }),
-                seen_.end());
+    erase_where(seen_, [&](const Seen &x) { return rebuild || index_of(x.host) == hosts.size(); });
 
-    std::vector<std::pair<std::string, std::string>> ctxs; // (wan, device)
-    if (per_wan_) {
-        ctxs = wans;
-    } else {
-        ctxs.push_back({std::string(), std::string()});
-    }
+    // The resolver contexts wanted, (wan, device): the WANs', or the system's alone.
+    const std::pair<std::string, std::string> system;
+    const std::pair<std::string, std::string> *ctx_begin = per_wan_ ? wans.data() : &system;
+    const std::pair<std::string, std::string> *ctx_end =
+            per_wan_ ? wans.data() + wans.size() : &system + 1;
+    auto wanted = [&](const std::string &wan) {
+        for (auto *x = ctx_begin; x != ctx_end; x++)
+            if (x->first == wan)
+                return true;
+        return false;
+    };
     // Forget what is no longer wanted.
-    watches_.erase(std::remove_if(watches_.begin(), watches_.end(),
-                                  [&](const Watch &w) {
-                                      bool host_ok = std::find(hosts.begin(), hosts.end(),
-                                                               w.host) != hosts.end();
-                                      bool ctx_ok = false;
-                                      for (const auto &x : ctxs)
-                                          ctx_ok = ctx_ok || x.first == w.wan;
-                                      if (host_ok && ctx_ok)
-                                          return false;
-                                      names_.unwatch(w.id);
-                                      return true;
-                                  }),
-                   watches_.end());
-    contexts_.erase(std::remove_if(contexts_.begin(), contexts_.end(),
-                                   [&](const std::unique_ptr<Context> &x) {
-                                       for (const auto &y : ctxs)
-                                           if (y.first == x->wan)
-                                               return false;
-                                       return true;
-                                   }),
-                    contexts_.end());
-    for (const auto &x : ctxs) {
-        Context &ctx = context_for(x.first, x.second);
+    erase_where(watches_, [&](const Watch &w) {
+        if (index_of(w.host) != hosts.size() && wanted(w.wan))
+            return false;
+        names_.unwatch(w.id);
+        return true;
+    });
+    erase_where(contexts_, [&](const std::unique_ptr<Context> &x) { return !wanted(x->wan); });
+    for (auto *x = ctx_begin; x != ctx_end; x++) {
+        Context &ctx = context_for(x->first, x->second);
         for (size_t k = 0; k < hosts.size(); k++) {
             const std::string &h = hosts[k];
             bool have = false;
             for (const Watch &w : watches_)
-                have = have || (w.host == h && w.wan == x.first);
+                have = have || (w.host == h && w.wan == x->first);
             if (have)
                 continue;
             std::string err;
@@ -173,7 +178,7 @@ void AddressBook::configure(const cfg::Config &c,
                 LOGE("dns: cannot watch %s: %s", h.c_str(), err.c_str());
                 continue;
             }
-            watches_.push_back(Watch{h, x.first, id});
+            watches_.push_back(Watch{h, x->first, id});
         }
     }
 }
@@ -280,9 +285,13 @@ void AddressBook::on_name_refreshed(dns::NameId id, const dns::NameStatus &st)
         return;
     std::string host = *h;
     HostAddresses now = lookup(host);
-    auto it =
-            std::find_if(seen_.begin(), seen_.end(), [&](const Seen &x) { return x.host == host; });
-    if (it == seen_.end()) {
+    Seen *it = nullptr;
+    for (Seen &x : seen_)
+        if (x.host == host) {
+            it = &x;
+            break;
+        }
+    if (!it) {
         seen_.push_back(Seen{host, now.reason, now.stale});
         if (now.reason == omrt::Reason::ok && !now.stale)
             return; // the first answer: on_name_changed told the listener
@@ -299,21 +308,16 @@ void AddressBook::on_name_changed(dns::NameId id, const dns::NameStatus &st,
                                   const dns::AddrList &old_addrs)
 {
     (void)old_addrs;
-    std::string host;
-    for (const Watch &w : watches_)
-        if (w.id == id)
-            host = w.host;
-    if (host.empty())
+    const std::string *h = host_of(id);
+    if (!h || h->empty())
         return;
+    std::string host = *h;
     // The union over contexts is what consumers use; tell them the union changed.
     std::vector<omrt::IpAddr> now = union_of(host);
-    std::vector<omrt::IpAddr> before = now;
-    before.erase(std::remove_if(before.begin(), before.end(),
-                                [&](const omrt::IpAddr &a) {
-                                    return std::find(st.addrs.begin(), st.addrs.end(), a) !=
-                                           st.addrs.end();
-                                }),
-                 before.end());
+    std::vector<omrt::IpAddr> before;
+    for (const omrt::IpAddr &a : now)
+        if (std::find(st.addrs.begin(), st.addrs.end(), a) == st.addrs.end())
+            before.push_back(a);
     for (const omrt::IpAddr &a : old_addrs)
         if (std::find(before.begin(), before.end(), a) == before.end())
             before.push_back(a);

@@ -19,7 +19,7 @@ double us_to_ms(int64_t us)
     return us < 0 ? NAN : double(us) / 1000.0;
 }
 
-void append_item(std::string &list, const std::string &item, const char *sep)
+void append_item(std::string &list, std::string_view item, const char *sep)
 {
     if (list.find(item) != std::string::npos)
         return;
@@ -141,17 +141,7 @@ void IfaceMachine::on_link(const LinkView &link, omrt::MonoUs now)
         }
         up_hold_until_ = 0;
         // Decide at once: no waiting for probe timeouts (the point of netlink).
-        if (!link.device_present)
-            immediate_verdict(omrt::Reason::no_device,
-                              core::strprintf("device %s does not exist",
-                                              link.device.empty() ? "(none)" : link.device.c_str()),
-                              "link down", now);
-        else
-            immediate_verdict(omrt::Reason::link_down,
-                              core::strprintf("link down: %s has no carrier or is not "
-                                              "operationally up",
-                                              link.device.c_str()),
-                              "link down", now);
+        link_down_verdict(now);
         return;
     }
     bool changed = !was_ok || old.device != link.device;
@@ -199,12 +189,13 @@ void IfaceMachine::on_timer(omrt::MonoUs now)
 void IfaceMachine::on_probe_result(uint32_t id, ProbeOutcome outcome, int64_t rtt_us,
                                    omrt::MonoUs now)
 {
-    auto it = std::find_if(flights_.begin(), flights_.end(),
-                           [id](const Flight &f) { return f.id == id; });
-    if (it == flights_.end())
+    size_t i = 0;
+    while (i < flights_.size() && flights_[i].id != id)
+        i++;
+    if (i == flights_.size())
         return; // cancelled, or from an aborted cycle
-    Flight fl = *it;
-    flights_.erase(it);
+    Flight fl = flights_[i];
+    flights_.erase(flights_.begin() + long(i));
 
     bool ok = outcome == ProbeOutcome::Reply;
     TargetStats &ts = stats_for(fl.target);
@@ -300,19 +291,8 @@ void IfaceMachine::start_cycle(omrt::MonoUs now, bool after_link_change)
     abort_cycle();
     cycles_++;
     burst_ = after_link_change;
-    if (!p_.always_up && !link_.device_present) {
-        immediate_verdict(omrt::Reason::no_device,
-                          core::strprintf("device %s does not exist",
-                                          link_.device.empty() ? "(none)" : link_.device.c_str()),
-                          "link down", now);
-        return;
-    }
     if (!link_ok()) {
-        immediate_verdict(omrt::Reason::link_down,
-                          core::strprintf("link down: %s has no carrier or is not "
-                                          "operationally up",
-                                          link_.device.c_str()),
-                          "link down", now);
+        link_down_verdict(now);
         return;
     }
     running_ = true;
@@ -391,7 +371,8 @@ void IfaceMachine::start_fallback(unsigned fam, omrt::MonoUs now)
     if (p_.type != cfg::ProbeType::dns)
         for (const Target &t : F.servers)
             if (t.addr.family == (fam == kV4 ? AF_INET : AF_INET6))
-                append_item(F.failed_targets, t.label + " " + t.addr.str(), ", ");
+                append_item(F.failed_targets,
+                            core::strprintf("%s %s", t.label.c_str(), t.addr.str().c_str()), ", ");
     Target h;
     if (!pick_host(fam, now, h)) {
         F.stage = Stage::Fallback;
@@ -517,13 +498,8 @@ void IfaceMachine::finish_cycle(omrt::MonoUs now)
         if (any_ok) {
             v.status = omrt::Health::Ok;
             v.reason = omrt::Reason::ok;
-            v.target = B.decided_by;
             v.target_kind = B.decided_kind;
-            icmp::WindowSummary s = target_summary(B.decided_by);
-            v.latency_ms = us_to_ms(s.median_rtt_us);
-            v.loss_pct = s.samples ? s.loss_pct : NAN;
-            v.jitter_ms = us_to_ms(s.jitter_us);
-            v.p95_ms = us_to_ms(s.p95_rtt_us);
+            icmp::WindowSummary s = record_target(v, B.decided_by);
             v.message =
                     core::strprintf("%s %s answers via %s: median %.1f ms, loss %.0f%% "
                                     "over %u probes",
@@ -600,14 +576,8 @@ void IfaceMachine::finish_cycle(omrt::MonoUs now)
                 }
             if (!shown.valid())
                 shown = F.fallback_host;
-            if (shown.valid()) {
-                icmp::WindowSummary s = target_summary(shown);
-                v.target = shown;
-                v.loss_pct = s.samples ? s.loss_pct : NAN;
-                v.latency_ms = us_to_ms(s.median_rtt_us);
-                v.jitter_ms = us_to_ms(s.jitter_us);
-                v.p95_ms = us_to_ms(s.p95_rtt_us);
-            }
+            if (shown.valid())
+                record_target(v, shown);
         }
     }
     if (v.status == omrt::Health::Ok && p_.server_test && v.target_kind == TargetKind::Host) {
@@ -639,6 +609,17 @@ void IfaceMachine::finish_cycle(omrt::MonoUs now)
                p_.wait_test_us;
     next_cycle_at_ = now + std::max<int64_t>(wait, 1000);
     schedule_wake();
+}
+
+icmp::WindowSummary IfaceMachine::record_target(Verdict &v, const omrt::IpAddr &t) const
+{
+    icmp::WindowSummary s = target_summary(t);
+    v.target = t;
+    v.latency_ms = us_to_ms(s.median_rtt_us);
+    v.loss_pct = s.samples ? s.loss_pct : NAN;
+    v.jitter_ms = us_to_ms(s.jitter_us);
+    v.p95_ms = us_to_ms(s.p95_rtt_us);
+    return s;
 }
 
 void IfaceMachine::apply_quality(Verdict &v)
@@ -728,8 +709,24 @@ void IfaceMachine::publish(Verdict &v, omrt::MonoUs now)
     fx_.on_verdict(v);
 }
 
-void IfaceMachine::immediate_verdict(omrt::Reason r, const std::string &msg,
-                                     const std::string &shell, omrt::MonoUs now)
+void IfaceMachine::link_down_verdict(omrt::MonoUs now)
+{
+    // Only while !link_ok(), so never for always_up.
+    const char *dev = link_.device.c_str();
+    if (!link_.device_present)
+        immediate_verdict(
+                omrt::Reason::no_device,
+                core::strprintf("device %s does not exist", link_.device.empty() ? "(none)" : dev),
+                now);
+    else
+        immediate_verdict(omrt::Reason::link_down,
+                          core::strprintf("link down: %s has no carrier or is not "
+                                          "operationally up",
+                                          dev),
+                          now);
+}
+
+void IfaceMachine::immediate_verdict(omrt::Reason r, std::string msg, omrt::MonoUs now)
 {
     abort_cycle();
     omrt::MonoUs next = now +
@@ -745,8 +742,8 @@ void IfaceMachine::immediate_verdict(omrt::Reason r, const std::string &msg,
     v.status = omrt::Health::Error;
     v.reason = r;
     v.immediate = true;
-    v.message = msg;
-    v.shell_msg = shell;
+    v.message = std::move(msg);
+    v.shell_msg = "link down";
     for (unsigned f = 0; f < 2; f++) {
         v.addr[f] = link_.addr[f];
         v.gw[f] = link_.gw[f];
@@ -847,32 +844,49 @@ bool IfaceMachine::pick_host(unsigned fam, omrt::MonoUs now, Target &out)
 
 // --------------------------------------------------------------------------- registry
 
+size_t TargetRegistry::find_wan(const std::vector<Report> &v, const std::string &wan)
+{
+    size_t i = 0;
+    while (i < v.size() && v[i].wan != wan)
+        i++;
+    return i;
+}
+
+void TargetRegistry::erase_wan(std::vector<Report> &v, const std::string &wan)
+{
+    for (size_t i = v.size(); i-- > 0;)
+        if (v[i].wan == wan)
+            v.erase(v.begin() + long(i));
+}
+
 void TargetRegistry::report_host(const omrt::IpAddr &host, const std::string &wan, bool ok,
                                  omrt::MonoUs now)
 {
-    auto it = std::find_if(hosts_.begin(), hosts_.end(),
-                           [&](const Host &h) { return h.addr == host; });
-    if (it == hosts_.end()) {
+    Host *h = nullptr;
+    for (Host &x : hosts_)
+        if (x.addr == host) {
+            h = &x;
+            break;
+        }
+    if (!h) {
         hosts_.push_back(Host{host, {}, 0});
-        it = hosts_.end() - 1;
+        h = &hosts_.back();
     }
-    auto r = std::find_if(it->reports.begin(), it->reports.end(),
-                          [&](const Report &x) { return x.wan == wan; });
-    if (r == it->reports.end())
-        it->reports.push_back(Report{wan, now, ok});
+    size_t r = find_wan(h->reports, wan);
+    if (r == h->reports.size())
+        h->reports.push_back(Report{wan, now, ok});
     else
-        *r = Report{wan, now, ok};
-    evaluate(*it, now);
+        h->reports[r] = Report{wan, now, ok};
+    evaluate(*h, now);
 }
 
 void TargetRegistry::report_wan_alive(const std::string &wan, omrt::MonoUs now)
 {
-    auto r = std::find_if(alive_.begin(), alive_.end(),
-                          [&](const Report &x) { return x.wan == wan; });
-    if (r == alive_.end())
+    size_t r = find_wan(alive_, wan);
+    if (r == alive_.size())
         alive_.push_back(Report{wan, now, true});
     else
-        r->at = now;
+        alive_[r].at = now;
 }
 
 void TargetRegistry::evaluate(Host &h, omrt::MonoUs now)
@@ -887,9 +901,8 @@ void TargetRegistry::evaluate(Host &h, omrt::MonoUs now)
             h.until = 0;
             return;
         }
-        auto a = std::find_if(alive_.begin(), alive_.end(),
-                              [&](const Report &x) { return x.wan == r.wan; });
-        if (a == alive_.end() || now - a->at > window_us_)
+        size_t a = find_wan(alive_, r.wan);
+        if (a == alive_.size() || now - alive_[a].at > window_us_)
             return;
         failing++;
     }
@@ -917,12 +930,8 @@ std::vector<omrt::IpAddr> TargetRegistry::quarantined_hosts(omrt::MonoUs now) co
 void TargetRegistry::forget_wan(const std::string &wan)
 {
     for (Host &h : hosts_)
-        h.reports.erase(std::remove_if(h.reports.begin(), h.reports.end(),
-                                       [&](const Report &r) { return r.wan == wan; }),
-                        h.reports.end());
-    alive_.erase(std::remove_if(alive_.begin(), alive_.end(),
-                                [&](const Report &r) { return r.wan == wan; }),
-                 alive_.end());
+        erase_wan(h.reports, wan);
+    erase_wan(alive_, wan);
 }
 
 } // namespace sched

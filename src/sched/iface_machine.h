@@ -233,8 +233,8 @@ private:
     void maybe_finish_cycle(omrt::MonoUs now);
     void finish_cycle(omrt::MonoUs now);
     void publish(Verdict &v, omrt::MonoUs now);
-    void immediate_verdict(omrt::Reason r, const std::string &msg, const std::string &shell,
-                           omrt::MonoUs now);
+    void link_down_verdict(omrt::MonoUs now);
+    void immediate_verdict(omrt::Reason r, std::string msg, omrt::MonoUs now);
     void schedule_wake();
     void send(unsigned fam, TargetKind kind, const omrt::IpAddr &to, omrt::MonoUs now,
               uint16_t port = 0);
@@ -242,6 +242,8 @@ private:
     TargetStats &stats_for(const omrt::IpAddr &a);
     const TargetStats *find_stats(const omrt::IpAddr &a) const;
     bool pick_host(unsigned fam, omrt::MonoUs now, Target &out);
+    // Sets v.target to |t| and v's measurements from its window; returns the window.
+    icmp::WindowSummary record_target(Verdict &v, const omrt::IpAddr &t) const;
     void apply_quality(Verdict &v);
     void decay_penalty(omrt::MonoUs now);
     bool link_ok() const { return p_.always_up || (link_.device_present && link_.usable); }
@@ -300,6 +302,9 @@ private:
         omrt::MonoUs until = 0;      // quarantined until
     };
     void evaluate(Host &h, omrt::MonoUs now);
+    // Index of |wan|'s report in |v|, v.size() when none.
+    static size_t find_wan(const std::vector<Report> &v, const std::string &wan);
+    static void erase_wan(std::vector<Report> &v, const std::string &wan);
     int64_t window_us_;
     int64_t quarantine_us_;
     std::vector<Host> hosts_;

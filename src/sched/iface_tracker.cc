@@ -272,12 +272,13 @@ void IfaceTracker::send_probe(uint32_t id, unsigned fam, TargetKind kind,
 
 void IfaceTracker::on_other_probe(const OtherProbeResult &r)
 {
-    auto it = std::find_if(flights_.begin(), flights_.end(),
-                           [&r](const Flight &f) { return f.probe == r.id && f.via != Via::icmp; });
-    if (it == flights_.end())
+    size_t i = 0;
+    while (i < flights_.size() && (flights_[i].probe != r.id || flights_[i].via == Via::icmp))
+        i++;
+    if (i == flights_.size())
         return;
-    uint32_t id = it->id;
-    flights_.erase(it);
+    uint32_t id = flights_[i].id;
+    flights_.erase(flights_.begin() + long(i));
     other_sent_++;
     (r.ok ? other_replies_ : other_failed_)++;
     if (status::IfaceState *st = svc_.board.iface(iface_.name))
@@ -288,10 +289,10 @@ void IfaceTracker::on_other_probe(const OtherProbeResult &r)
 
 void IfaceTracker::cancel_probe(uint32_t id)
 {
-    auto it = std::find_if(flights_.begin(), flights_.end(),
-                           [id](const Flight &f) { return f.id == id; });
-    if (it == flights_.end())
+    size_t i = find_flight(id);
+    if (i == flights_.size())
         return;
+    const Flight *it = &flights_[i];
     if (it->probe) {
         if (it->via == Via::icmp)
             prober_[it->fam]->cancel(it->probe);
@@ -300,7 +301,15 @@ void IfaceTracker::cancel_probe(uint32_t id)
         else if (it->via == Via::https && https_)
             https_->cancel(it->probe);
     }
-    flights_.erase(it);
+    flights_.erase(flights_.begin() + long(i));
+}
+
+size_t IfaceTracker::find_flight(uint32_t id) const
+{
+    size_t i = 0;
+    while (i < flights_.size() && flights_[i].id != id)
+        i++;
+    return i;
 }
 
 void IfaceTracker::wake_at(omrt::MonoUs t)
@@ -312,14 +321,18 @@ void IfaceTracker::wake_at(omrt::MonoUs t)
 void IfaceTracker::on_wake()
 {
     omrt::MonoUs now = svc_.clock.mono_us();
-    // Probes that could not even be queued fail now, from the loop.
-    std::vector<uint32_t> refused;
-    for (const Flight &f : flights_)
-        if (f.probe == 0)
-            refused.push_back(f.id);
-    for (uint32_t id : refused) {
-        flights_.erase(std::find_if(flights_.begin(), flights_.end(),
-                                    [id](const Flight &f) { return f.id == id; }));
+    // Probes that could not even be queued fail now, from the loop: those refused so far,
+    // not those the machine sends (and has refused) meanwhile.
+    for (Flight &f : flights_)
+        f.due = f.probe == 0;
+    for (;;) {
+        size_t i = 0;
+        while (i < flights_.size() && !flights_[i].due)
+            i++;
+        if (i == flights_.size())
+            break;
+        uint32_t id = flights_[i].id;
+        flights_.erase(flights_.begin() + long(i));
         machine_.on_probe_result(id, ProbeOutcome::LocalError, -1, now);
     }
     machine_.on_timer(now);
@@ -328,11 +341,10 @@ void IfaceTracker::on_wake()
 void IfaceTracker::on_probe_result(const icmp::ProbeResult &r)
 {
     uint32_t id = uint32_t(reinterpret_cast<uintptr_t>(r.cookie));
-    auto it = std::find_if(flights_.begin(), flights_.end(),
-                           [id](const Flight &f) { return f.id == id && f.via == Via::icmp; });
-    if (it == flights_.end())
+    size_t i = find_flight(id); // ids are unique
+    if (i == flights_.size() || flights_[i].via != Via::icmp)
         return;
-    flights_.erase(it);
+    flights_.erase(flights_.begin() + long(i));
     ProbeOutcome o = ProbeOutcome::Timeout;
     switch (r.outcome) {
     case icmp::Outcome::Reply:
@@ -415,6 +427,56 @@ void IfaceTracker::run_hooks(const Verdict &v)
         prev_ip_[f] = v.addr[f].str();
 }
 
+namespace {
+
+void set_var(hooks::HookEnv &e, const char *name, std::string_view value)
+{
+    std::string key = "OMR_TRACKER_";
+    key += name;
+    (void)e.set(key, value);
+}
+
+void set_addr(hooks::HookEnv &e, const char *name, const omrt::IpAddr &a)
+{
+    set_var(e, name, a.str());
+}
+
+// Integers like the shell's (awk int()); empty when nothing was measured.
+void set_measure(hooks::HookEnv &e, const char *name, double v)
+{
+    set_var(e, name, std::isnan(v) ? std::string() : core::strprintf("%.0f", v));
+}
+
+// The options the hooks see as numbers ("1"/"0" for booleans), in their order.
+struct OptionVar {
+    const char *name;
+    unsigned cfg::TrackerOptions::*num; // nullptr: flag
+    bool cfg::TrackerOptions::*flag;
+};
+using O = cfg::TrackerOptions;
+const OptionVar kOptionVars[] = {
+        {"TIMEOUT", &O::timeout_s, nullptr},
+        {"COUNT", &O::count, nullptr},
+        {"SIZE", &O::size, nullptr},
+        {"MAX_TTL", &O::max_ttl, nullptr},
+        {"TRIES", &O::tries, nullptr},
+        {"TRIES_UP", &O::tries_up, nullptr},
+        {"INTERVAL", &O::interval_s, nullptr},
+        {"INTERVAL_TRIES", &O::interval_tries_s, nullptr},
+        {"FAILURE_INTERVAL", &O::failure_interval_s, nullptr},
+        {"WAIT_TEST", &O::wait_test_s, nullptr},
+        {"CHECK_QUALITY", nullptr, &O::check_quality},
+        {"FAILURE_LOSS", &O::failure_loss_pct, nullptr},
+        {"FAILURE_LATENCY", &O::failure_latency_ms, nullptr},
+        {"RECOVERY_LOSS", &O::recovery_loss_pct, nullptr},
+        {"RECOVERY_LATENCY", &O::recovery_latency_ms, nullptr},
+        {"RELIABILITY", &O::reliability, nullptr},
+        {"SERVER_TEST", nullptr, &O::server_test},
+        {"SERVER_HTTP_TEST", nullptr, &O::server_http_test},
+};
+
+} // namespace
+
 hooks::HookEnv make_hook_env(const cfg::Interface &iface, const IfaceContext &ctx,
                              const std::string &device, const Verdict &v,
                              const std::string &prev_status, const std::string &prev_device,
@@ -422,56 +484,36 @@ hooks::HookEnv make_hook_env(const cfg::Interface &iface, const IfaceContext &ct
 {
     const cfg::TrackerOptions &o = iface.opts;
     hooks::HookEnv e;
-    auto set = [&e](const char *name, const std::string &value) {
-        (void)e.set(std::string("OMR_TRACKER_") + name, value);
-    };
-    set("INTERFACE", iface.name);
-    set("DEVICE", device);
-    set("PREV_DEVICE", prev_device.empty() ? device : prev_device);
-    set("DEVICE_IP", v.addr[kV4].str());
-    set("DEVICE_IP6", v.addr[kV6].str());
-    set("PREV_DEVICE_IP", prev_ip[kV4]);
-    set("PREV_DEVICE_IP6", prev_ip[kV6]);
-    set("DEVICE_GATEWAY", v.gw[kV4].str());
-    set("DEVICE_GATEWAY6", v.gw[kV6].str());
-    set("STATUS", status_word(v.status));
-    set("PREV_STATUS", prev_status);
-    set("STATUS_MSG", v.shell_msg);
-    // Integers like the shell's (awk int()); empty when nothing was measured.
-    set("LATENCY", std::isnan(v.latency_ms) ? "" : core::strprintf("%.0f", v.latency_ms));
-    set("LOSS", std::isnan(v.loss_pct) ? "" : core::strprintf("%.0f", v.loss_pct));
-    set("HOST", v.host[kV4].str());
-    set("HOST6", v.host[kV6].str());
-    set("HOSTS", join_targets(o.hosts));
-    set("HOSTS6", join_targets(o.hosts6));
-    set("LIST_HOSTS", v.failed_hosts[kV4]);
-    set("LIST_HOSTS6", v.failed_hosts[kV6]);
-    set("TYPE", cfg::probe_type_name(o.type));
-    set("FAMILY", cfg::family_name(o.family));
-    set("TIMEOUT", uint_str(o.timeout_s));
-    set("COUNT", uint_str(o.count));
-    set("SIZE", uint_str(o.size));
-    set("MAX_TTL", uint_str(o.max_ttl));
-    set("TRIES", uint_str(o.tries));
-    set("TRIES_UP", uint_str(o.tries_up));
-    set("INTERVAL", uint_str(o.interval_s));
-    set("INTERVAL_TRIES", uint_str(o.interval_tries_s));
-    set("FAILURE_INTERVAL", uint_str(o.failure_interval_s));
-    set("WAIT_TEST", uint_str(o.wait_test_s));
-    set("CHECK_QUALITY", o.check_quality ? "1" : "0");
-    set("FAILURE_LOSS", uint_str(o.failure_loss_pct));
-    set("FAILURE_LATENCY", uint_str(o.failure_latency_ms));
-    set("RECOVERY_LOSS", uint_str(o.recovery_loss_pct));
-    set("RECOVERY_LATENCY", uint_str(o.recovery_latency_ms));
-    set("RELIABILITY", uint_str(o.reliability));
-    set("SERVER_TEST", o.server_test ? "1" : "0");
-    set("SERVER_HTTP_TEST", o.server_http_test ? "1" : "0");
-    set("IPV6", ctx.ipv6_disabled ? "0" : iface.net.ipv6);
-    set("PROTO", iface.net.proto);
-    set("NO_BIND", "0"); // probes are always bound to the device (SO_BINDTODEVICE)
-    set("TABLE", "");    // always empty in the shell too (§3.8)
+    set_var(e, "INTERFACE", iface.name);
+    set_var(e, "DEVICE", device);
+    set_var(e, "PREV_DEVICE", prev_device.empty() ? device : prev_device);
+    set_addr(e, "DEVICE_IP", v.addr[kV4]);
+    set_addr(e, "DEVICE_IP6", v.addr[kV6]);
+    set_var(e, "PREV_DEVICE_IP", prev_ip[kV4]);
+    set_var(e, "PREV_DEVICE_IP6", prev_ip[kV6]);
+    set_addr(e, "DEVICE_GATEWAY", v.gw[kV4]);
+    set_addr(e, "DEVICE_GATEWAY6", v.gw[kV6]);
+    set_var(e, "STATUS", status_word(v.status));
+    set_var(e, "PREV_STATUS", prev_status);
+    set_var(e, "STATUS_MSG", v.shell_msg);
+    set_measure(e, "LATENCY", v.latency_ms);
+    set_measure(e, "LOSS", v.loss_pct);
+    set_addr(e, "HOST", v.host[kV4]);
+    set_addr(e, "HOST6", v.host[kV6]);
+    set_var(e, "HOSTS", join_targets(o.hosts));
+    set_var(e, "HOSTS6", join_targets(o.hosts6));
+    set_var(e, "LIST_HOSTS", v.failed_hosts[kV4]);
+    set_var(e, "LIST_HOSTS6", v.failed_hosts[kV6]);
+    set_var(e, "TYPE", cfg::probe_type_name(o.type));
+    set_var(e, "FAMILY", cfg::family_name(o.family));
+    for (const OptionVar &ov : kOptionVars) // a flag prints as 1 or 0
+        set_var(e, ov.name, uint_str(ov.num ? o.*ov.num : unsigned(o.*ov.flag)));
+    set_var(e, "IPV6", ctx.ipv6_disabled ? std::string_view("0") : iface.net.ipv6);
+    set_var(e, "PROTO", iface.net.proto);
+    set_var(e, "NO_BIND", "0"); // probes are always bound to the device (SO_BINDTODEVICE)
+    set_var(e, "TABLE", "");    // always empty in the shell too (§3.8)
     // Ours: the stable reason code behind STATUS_MSG.
-    set("REASON", omrt::reason_name(v.reason));
+    set_var(e, "REASON", omrt::reason_name(v.reason));
     return e;
 }
 

@@ -2,6 +2,7 @@
 
 #include "api/http.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "dns/wire.h"
 
 #include <algorithm>
@@ -16,27 +17,36 @@ namespace sched {
 
 namespace {
 
-// RFC 1035 §4.1: a query for |name| (type A, class IN, recursion desired).
-bool build_query(uint16_t id, const std::string &name, std::vector<uint8_t> &out)
+// Header, encoded name (at most 255 bytes), type and class.
+constexpr size_t kMaxQuery = 12 + 255 + 4;
+
+// RFC 1035 §4.1: a query for |name| (type A, class IN, recursion desired) into |out|;
+// its length, or 0 when the name cannot be encoded.
+size_t build_query(uint16_t id, const std::string &name, uint8_t (&out)[kMaxQuery])
 {
-    out.assign({uint8_t(id >> 8), uint8_t(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0});
+    static const uint8_t kHeader[12] = {0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+    std::memcpy(out, kHeader, sizeof(kHeader));
+    out[0] = uint8_t(id >> 8);
+    out[1] = uint8_t(id);
+    size_t len = 12;
     size_t b = 0;
     while (b < name.size()) {
         size_t e = name.find('.', b);
         if (e == std::string::npos)
             e = name.size();
         size_t n = e - b;
-        if (n == 0 || n > 63)
-            return false;
-        out.push_back(uint8_t(n));
-        out.insert(out.end(), name.begin() + long(b), name.begin() + long(e));
+        // The encoded name, its terminating zero included, must fit in 255 bytes.
+        if (n == 0 || n > 63 || len + 1 + n >= 12 + 255)
+            return 0;
+        out[len++] = uint8_t(n);
+        std::memcpy(out + len, name.data() + b, n);
+        len += n;
         b = e + 1;
     }
-    out.push_back(0);
-    if (out.size() > 12 + 255)
-        return false;
-    out.insert(out.end(), {0, dns::kTypeA, 0, dns::kClassIn});
-    return true;
+    out[len++] = 0;
+    static const uint8_t kQuestion[4] = {0, dns::kTypeA, 0, dns::kClassIn};
+    std::memcpy(out + len, kQuestion, sizeof(kQuestion));
+    return len + sizeof(kQuestion);
 }
 
 omrt::Reason rcode_reason(unsigned rcode)
@@ -114,12 +124,13 @@ uint64_t DnsProber::send(const omrt::IpAddr &server, int64_t timeout_us)
     unsigned fam = server.is_v4() ? 0 : 1;
     omrt::MonoUs now = clock_.mono_us();
     Query q{next_id_++, next_qid_++, server, now, now + timeout_us, false};
-    std::vector<uint8_t> pkt;
+    uint8_t pkt[kMaxQuery];
+    size_t pkt_len = build_query(q.qid, qname_, pkt);
     struct sockaddr_storage ss;
     socklen_t len = server.to_sockaddr(ss, 53);
-    if (!build_query(q.qid, qname_, pkt) || !open(fam) ||
-        sendto(fd_[fam].get(), pkt.data(), pkt.size(), 0, reinterpret_cast<struct sockaddr *>(&ss),
-               len) < 0) {
+    if (pkt_len == 0 || !open(fam) ||
+        sendto(fd_[fam].get(), pkt, pkt_len, 0, reinterpret_cast<struct sockaddr *>(&ss), len) <
+                0) {
         q.failed = true;
         q.deadline_us = now; // delivered from the timer, never from here
     }
@@ -130,9 +141,9 @@ uint64_t DnsProber::send(const omrt::IpAddr &server, int64_t timeout_us)
 
 void DnsProber::cancel(uint64_t id)
 {
-    queries_.erase(std::remove_if(queries_.begin(), queries_.end(),
-                                  [id](const Query &q) { return q.id == id; }),
-                   queries_.end());
+    for (size_t i = queries_.size(); i-- > 0;)
+        if (queries_[i].id == id)
+            queries_.erase(queries_.begin() + long(i));
 }
 
 void DnsProber::arm()
@@ -287,7 +298,7 @@ uint64_t HttpsProber::send(const omrt::IpAddr &target, uint16_t port, int64_t ti
     to.handshake_ms = ms;
     to.response_ms = ms;
     to.total_ms = ms;
-    std::string host = target.is_v6() ? "[" + t.host + "]" : t.host;
+    std::string host = core::strprintf(target.is_v6() ? "[%s]" : "%s", t.host.c_str());
     slot->conn->exchange(t, api::http_request("GET", "/", host, "", "", ""), to,
                          slot->sent_us + timeout_us, api::HttpLimits(), &HttpsProber::on_done,
                          slot);

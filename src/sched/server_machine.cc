@@ -97,7 +97,7 @@ void ServerMachine::set_entries(std::vector<ServerEntry> entries, omrt::MonoUs n
 {
     for (ServerEntry &e : entries)
         if (e.addrs.size() > kMaxAddrsPerEntry)
-            e.addrs.resize(kMaxAddrsPerEntry);
+            e.addrs.erase(e.addrs.begin() + kMaxAddrsPerEntry, e.addrs.end());
     bool changed = entries.size() != entries_.size();
     bool dns_changed = changed;
     for (size_t i = 0; !changed && i < entries.size(); i++) {
@@ -136,10 +136,13 @@ void ServerMachine::set_wans(std::vector<WanView> wans, omrt::MonoUs now)
     for (const WanView &w : wans) {
         if (!w.usable)
             continue;
-        auto old = std::find_if(wans_.begin(), wans_.end(),
-                                [&](const WanView &o) { return o.name == w.name; });
-        if (old == wans_.end() || !old->usable || old->src[0] != w.src[0] ||
-            old->src[1] != w.src[1])
+        const WanView *old = nullptr;
+        for (const WanView &o : wans_)
+            if (o.name == w.name) {
+                old = &o;
+                break;
+            }
+        if (!old || !old->usable || old->src[0] != w.src[0] || old->src[1] != w.src[1])
             more_usable = true;
     }
     wans_ = std::move(wans);
@@ -223,8 +226,8 @@ void ServerMachine::on_timer(omrt::MonoUs now)
         if (!decided_ && now >= deadline_ + kDecisionGraceUs)
             deadline_passed(now);
         for (unsigned l = 0; round_ && l < lanes_.size(); l++)
-            if (next_try_[l] && next_try_[l] <= now) {
-                next_try_[l] = 0;
+            if (lane_st_[l].next_try && lane_st_[l].next_try <= now) {
+                lane_st_[l].next_try = 0;
                 launch_attempt(l, now);
             }
     } else if (now >= next_round_) {
@@ -239,19 +242,20 @@ void ServerMachine::on_timer(omrt::MonoUs now)
 
 void ServerMachine::on_check_result(uint32_t id, const CheckOutcome &o, omrt::MonoUs now)
 {
-    auto it = std::find_if(flights_.begin(), flights_.end(),
-                           [id](const Flight &f) { return f.id == id; });
-    if (it == flights_.end())
+    size_t i = 0;
+    while (i < flights_.size() && flights_[i].id != id)
+        i++;
+    if (i == flights_.size())
         return;
-    Flight fl = *it;
-    flights_.erase(it);
+    Flight fl = flights_[i];
+    flights_.erase(flights_.begin() + std::ptrdiff_t(i));
 
     if (fl.tick) {
         on_tick_result(fl, o.ok, now);
         schedule_wake();
         return;
     }
-    if (!round_ || fl.lane >= lanes_.size() || fl.attempt != attempts_[fl.lane])
+    if (!round_ || fl.lane >= lanes_.size() || fl.attempt != lane_st_[fl.lane].attempts)
         return;
     LaneResult &L = lanes_[fl.lane];
     if (fl.type == CheckType::api) {
@@ -279,12 +283,13 @@ void ServerMachine::on_check_result(uint32_t id, const CheckOutcome &o, omrt::Mo
     if (lane_ok(L)) {
         if (!first_ok_)
             first_ok_ = now;
-    } else if (attempt_done && attempts_[fl.lane] < p_.tries && !any_ok) {
-        next_try_[fl.lane] = now + std::max<int64_t>(p_.interval_tries_us, 1000);
+    } else if (attempt_done && lane_st_[fl.lane].attempts < p_.tries && !any_ok) {
+        lane_st_[fl.lane].next_try = now + std::max<int64_t>(p_.interval_tries_us, 1000);
     }
     // A success elsewhere ends the retries still waiting.
     if (any_ok)
-        std::fill(next_try_.begin(), next_try_.end(), 0);
+        for (LaneState &x : lane_st_)
+            x.next_try = 0;
     // A success (or one that waited for earlier addresses) to announce.
     if (up_pending())
         decide_up(now);
@@ -292,8 +297,8 @@ void ServerMachine::on_check_result(uint32_t id, const CheckOutcome &o, omrt::Mo
     for (const Flight &f : flights_)
         pending = pending || !f.tick;
     bool waiting = false;
-    for (omrt::MonoUs n : next_try_)
-        waiting = waiting || n != 0;
+    for (const LaneState &x : lane_st_)
+        waiting = waiting || x.next_try != 0;
     if (round_ && !waiting && !pending)
         finish_round(now);
     schedule_wake();
@@ -306,7 +311,7 @@ void ServerMachine::build_lanes()
     // Address-major: entries in `ip` order, addresses in answer order (A before AAAA),
     // then WANs. The first answering lane names the address in use.
     lanes_.clear();
-    lane_entry_.clear();
+    lane_st_.clear();
     std::vector<omrt::IpAddr> seen;
     for (unsigned e = 0; e < entries_.size(); e++)
         for (const omrt::IpAddr &a : entries_[e].addrs) {
@@ -321,11 +326,9 @@ void ServerMachine::build_lanes()
                 l.wan = w.name;
                 l.addr = a;
                 lanes_.push_back(l);
-                lane_entry_.push_back(e);
+                lane_st_.push_back(LaneState{e, 0, 0});
             }
         }
-    attempts_.assign(lanes_.size(), 0);
-    next_try_.assign(lanes_.size(), 0);
 }
 
 omrt::MonoUs ServerMachine::deadline_for(omrt::MonoUs now, omrt::MonoUs silence) const
@@ -341,14 +344,12 @@ void ServerMachine::abort_round()
 {
     if (!round_)
         return;
-    flights_.erase(std::remove_if(flights_.begin(), flights_.end(),
-                                  [this](const Flight &f) {
-                                      if (f.tick)
-                                          return false;
-                                      fx_.cancel_check(f.id);
-                                      return true;
-                                  }),
-                   flights_.end());
+    erase_where(flights_, [this](const Flight &f) {
+        if (f.tick)
+            return false;
+        fx_.cancel_check(f.id);
+        return true;
+    });
     round_ = false;
 }
 
@@ -392,18 +393,18 @@ void ServerMachine::start_round(omrt::MonoUs now, const char *why, omrt::MonoUs 
 
 void ServerMachine::launch_attempt(unsigned l, omrt::MonoUs now)
 {
-    attempts_[l]++;
+    unsigned attempt = ++lane_st_[l].attempts;
     // The first attempt ends at the round's deadline; retries get the whole timeout.
-    int64_t timeout = attempts_[l] == 1 ? std::max<int64_t>(deadline_ - now, 1000) : p_.timeout_us;
+    int64_t timeout = attempt == 1 ? std::max<int64_t>(deadline_ - now, 1000) : p_.timeout_us;
     LaneResult &L = lanes_[l];
     if (wants_api()) {
         L.api_ok = false;
         L.api_tried = false;
-        send(CheckType::api, l, 0, attempts_[l], timeout, L.wan, L.addr);
+        send(CheckType::api, l, 0, attempt, timeout, L.wan, L.addr);
     }
     if (wants_ping()) {
         L.ping_ok = false;
-        send(CheckType::ping, l, 0, attempts_[l], timeout, L.wan, L.addr);
+        send(CheckType::ping, l, 0, attempt, timeout, L.wan, L.addr);
     }
 }
 
@@ -435,8 +436,8 @@ bool ServerMachine::earlier_address_pending(int lane) const
     for (const Flight &f : flights_)
         if (!f.tick && int(f.lane) < lane && lanes_[f.lane].addr != lanes_[unsigned(lane)].addr)
             return true;
-    for (unsigned l = 0; l < unsigned(lane) && l < next_try_.size(); l++)
-        if (next_try_[l] && lanes_[l].addr != lanes_[unsigned(lane)].addr)
+    for (unsigned l = 0; l < unsigned(lane) && l < lane_st_.size(); l++)
+        if (lane_st_[l].next_try && lanes_[l].addr != lanes_[unsigned(lane)].addr)
             return true;
     return false;
 }
@@ -510,11 +511,10 @@ void ServerMachine::heartbeat(omrt::MonoUs now)
 
 void ServerMachine::on_tick_result(const Flight &f, bool ok, omrt::MonoUs now)
 {
-    auto it = std::find_if(ticks_.begin(), ticks_.end(),
-                           [&f](const Tick &t) { return t.seq == f.tick; });
-    if (it == ticks_.end())
+    size_t i = tick_index(f.tick);
+    if (i == ticks_.size())
         return;
-    Tick &t = *it;
+    Tick &t = ticks_[i];
     if (t.pending > 0)
         t.pending--;
     t.replied = t.replied || ok;
@@ -532,10 +532,17 @@ void ServerMachine::on_tick_result(const Flight &f, bool ok, omrt::MonoUs now)
         else if (!was && alive && status_ == omrt::Health::Error)
             request_round(now, "ICMP answers again", Restart::always, 0);
     }
-    it = std::find_if(ticks_.begin(), ticks_.end(),
-                      [&f](const Tick &x) { return x.seq == f.tick; });
-    if (it != ticks_.end() && it->pending == 0)
-        ticks_.erase(it);
+    i = tick_index(f.tick);
+    if (i != ticks_.size() && ticks_[i].pending == 0)
+        ticks_.erase(ticks_.begin() + std::ptrdiff_t(i));
+}
+
+size_t ServerMachine::tick_index(uint32_t seq) const
+{
+    size_t i = 0;
+    while (i < ticks_.size() && ticks_[i].seq != seq)
+        i++;
+    return i;
 }
 
 void ServerMachine::schedule_wake()
@@ -548,9 +555,9 @@ void ServerMachine::schedule_wake()
             t = std::min(t, deadline_ + kDecisionGraceUs);
         if (up_pending())
             t = std::min(t, first_ok_ + p_.prefer_wait_us);
-        for (omrt::MonoUs n : next_try_)
-            if (n)
-                t = std::min(t, n);
+        for (const LaneState &x : lane_st_)
+            if (x.next_try)
+                t = std::min(t, x.next_try);
     } else {
         t = std::min(t, next_round_);
     }
@@ -584,7 +591,7 @@ void ServerMachine::publish(omrt::MonoUs now, bool success)
 {
     (void)now;
     ServerVerdict v;
-    v.lanes = lanes_;
+    v.lanes = std::vector<LaneResult>(lanes_);
     if (p_.type == cfg::ServerCheck::none) {
         v.status = omrt::Health::Ok;
         v.reason = omrt::Reason::ok;
@@ -598,23 +605,26 @@ void ServerMachine::publish(omrt::MonoUs now, bool success)
             const LaneResult &best = lanes_[unsigned(pick)];
             std::string vias;
             for (const LaneResult &l : lanes_)
-                if (lane_ok(l) && l.addr == best.addr)
-                    vias += (vias.empty() ? "" : ", ") + l.wan;
+                if (lane_ok(l) && l.addr == best.addr) {
+                    if (!vias.empty())
+                        vias += ", ";
+                    vias += l.wan;
+                }
             last_ok_addr_ = best.addr;
-            last_ok_entry_ = lane_entry_[unsigned(pick)];
+            last_ok_entry_ = lane_st_[unsigned(pick)].entry;
             base_reason_ = omrt::Reason::ok;
+            std::string addr = best.addr.str();
             if (wants_api() && !best.api_ok) {
                 // apiping: the API failed but ICMP answers (§5.2 step 3): up, reason noted.
                 base_reason_ = best.api_tried ? best.reason : omrt::Reason::ok;
                 base_message_ = core::strprintf("%s answers ICMP via %s, but not the API: %s",
-                                                best.addr.str().c_str(), vias.c_str(),
-                                                best.message.c_str());
+                                                addr.c_str(), vias.c_str(), best.message.c_str());
             } else if (wants_api()) {
-                base_message_ = core::strprintf("API at %s answers via %s", best.addr.str().c_str(),
-                                                vias.c_str());
+                base_message_ =
+                        core::strprintf("API at %s answers via %s", addr.c_str(), vias.c_str());
             } else {
-                base_message_ = core::strprintf("%s answers ICMP via %s", best.addr.str().c_str(),
-                                                vias.c_str());
+                base_message_ =
+                        core::strprintf("%s answers ICMP via %s", addr.c_str(), vias.c_str());
             }
         }
         // Else re-published while a round runs (credentials, DNS state): the last
@@ -624,7 +634,8 @@ void ServerMachine::publish(omrt::MonoUs now, bool success)
         v.message = base_message_;
         if (v.reason == omrt::Reason::ok && auth_reason_ != omrt::Reason::ok) {
             v.reason = auth_reason_;
-            v.message += "; " + auth_message_;
+            v.message += "; ";
+            v.message += auth_message_;
         }
         // Reachable, but its name no longer resolves: noted, the last good answer is used.
         for (const ServerEntry &e : entries_) {

@@ -32,8 +32,10 @@
 #include "omrt/ipaddr.h"
 #include "omrt/reason.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sched {
@@ -170,6 +172,11 @@ private:
         uint32_t tick; // heartbeat tick (0: a round's check)
         unsigned attempt;
     };
+    struct LaneState {
+        unsigned entry;        // index of the lane's `ip` entry
+        unsigned attempts;     // attempts started in this round
+        omrt::MonoUs next_try; // when the next attempt starts (0: none waiting)
+    };
     struct Tick {
         uint32_t seq;
         omrt::MonoUs sent;
@@ -194,6 +201,7 @@ private:
     void publish(omrt::MonoUs now, bool success);
     void heartbeat(omrt::MonoUs now);
     void on_tick_result(const Flight &f, bool ok, omrt::MonoUs now);
+    size_t tick_index(uint32_t seq) const; // ticks_.size(): none
     void schedule_wake();
     uint32_t send(CheckType t, unsigned lane, uint32_t tick, unsigned attempt, int64_t timeout_us,
                   const std::string &wan, const omrt::IpAddr &addr);
@@ -212,9 +220,7 @@ private:
     std::vector<ServerEntry> entries_;
     std::vector<WanView> wans_;
     std::vector<LaneResult> lanes_;
-    std::vector<unsigned> lane_entry_; // entry index of each lane
-    std::vector<unsigned> attempts_;   // attempts started per lane in this round
-    std::vector<omrt::MonoUs> next_try_;
+    std::vector<LaneState> lane_st_; // one per lane
     std::vector<Flight> flights_;
     uint32_t next_id_ = 1;
 
@@ -264,5 +270,20 @@ struct ServerRole {
 
 // Returns the current server's name for |servers| given the |previous| current one.
 std::string pick_current(const std::vector<ServerRole> &servers, const std::string &previous);
+
+// std::remove_if + erase: the same moves, |pred| called once per element in order, but
+// without libstdc++'s unrolled search loop (smaller code, for the router's flash).
+template <class T, class Pred>
+void erase_where(std::vector<T> &v, Pred pred)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < v.size(); i++)
+        if (!pred(v[i])) {
+            if (i != j)
+                v[j] = std::move(v[i]);
+            j++;
+        }
+    v.erase(v.begin() + std::ptrdiff_t(j), v.end());
+}
 
 } // namespace sched

@@ -49,6 +49,16 @@ bool api_type(cfg::ServerCheck t)
     return t == cfg::ServerCheck::api || t == cfg::ServerCheck::apiping;
 }
 
+// Every address of the server's entries, as the status shows them.
+std::vector<std::string> addresses_of(const ServerMachine &m)
+{
+    std::vector<std::string> out;
+    for (const ServerEntry &e : m.entries())
+        for (const omrt::IpAddr &a : e.addrs)
+            out.push_back(a.str());
+    return out;
+}
+
 const char *word(omrt::Health h)
 {
     return h == omrt::Health::Ok ? "OK" : h == omrt::Health::Error ? "ERROR" : "";
@@ -200,27 +210,23 @@ void ServerTracker::configure(const cfg::Config &c)
     // Drop servers that are gone (or the whole tracker when disabled). A server whose
     // section or the tracker's options changed starts over from UNKNOWN, like its status
     // board entry: its clients, connections, token and TLS policy are rebuilt.
-    servers_.erase(std::remove_if(servers_.begin(), servers_.end(),
-                                  [&](const std::unique_ptr<Server> &s) {
-                                      const cfg::Server *n = c.find_server(s->cfg.name);
-                                      if (enabled_ && n && *n == s->cfg && !opts_changed)
-                                          return false;
-                                      for (auto &op : ops_)
-                                          if (op->srv == s.get())
-                                              op->srv = nullptr;
-                                      return true;
-                                  }),
-                   servers_.end());
-    ops_.erase(std::remove_if(ops_.begin(), ops_.end(),
-                              [](const std::unique_ptr<Op> &op) {
-                                  if (op->srv)
-                                      return false;
-                                  // API clients died with their server, without calling back.
-                                  if (op->prober)
-                                      op->prober->cancel(op->probe);
-                                  return true;
-                              }),
-               ops_.end());
+    erase_where(servers_, [&](const std::unique_ptr<Server> &s) {
+        const cfg::Server *n = c.find_server(s->cfg.name);
+        if (enabled_ && n && *n == s->cfg && !opts_changed)
+            return false;
+        for (auto &op : ops_)
+            if (op->srv == s.get())
+                op->srv = nullptr;
+        return true;
+    });
+    erase_where(ops_, [](const std::unique_ptr<Op> &op) {
+        if (op->srv)
+            return false;
+        // API clients died with their server, without calling back.
+        if (op->prober)
+            op->prober->cancel(op->probe);
+        return true;
+    });
     if (!enabled_) {
         current_.clear();
         for (const cfg::Server &sc : c.servers)
@@ -306,22 +312,19 @@ void ServerTracker::prune_clients(Server &s)
     // Clients of addresses no longer in DNS, or of WANs gone, once no op points to them
     // (an op keeps its client until it ends, whether the client still runs its check or
     // not).
-    s.clients.erase(std::remove_if(s.clients.begin(), s.clients.end(),
-                                   [&](const Server::Client &c) {
-                                       if (c.api->busy())
-                                           return false;
-                                       for (const auto &op : ops_)
-                                           if (op->client == c.api.get())
-                                               return false;
-                                       bool wan = false, addr = false;
-                                       for (const WanView &w : wan_views_)
-                                           wan = wan || w.name == c.wan;
-                                       for (const ServerEntry &e : s.machine.entries())
-                                           addr = addr || std::find(e.addrs.begin(), e.addrs.end(),
-                                                                    c.addr) != e.addrs.end();
-                                       return !wan || !addr;
-                                   }),
-                    s.clients.end());
+    erase_where(s.clients, [&](const Server::Client &c) {
+        if (c.api->busy())
+            return false;
+        for (const auto &op : ops_)
+            if (op->client == c.api.get())
+                return false;
+        bool wan = false, addr = false;
+        for (const WanView &w : wan_views_)
+            wan = wan || w.name == c.wan;
+        for (const ServerEntry &e : s.machine.entries())
+            addr = addr || std::find(e.addrs.begin(), e.addrs.end(), c.addr) != e.addrs.end();
+        return !wan || !addr;
+    });
 }
 
 void ServerTracker::refresh_entries()
@@ -331,10 +334,7 @@ void ServerTracker::refresh_entries()
         s->machine.set_entries(entries_of(s->cfg), now);
         prune_clients(*s);
         if (status::ServerState *st = board_.server(s->cfg.name)) {
-            std::vector<std::string> addrs;
-            for (const ServerEntry &e : s->machine.entries())
-                for (const omrt::IpAddr &a : e.addrs)
-                    addrs.push_back(a.str());
+            std::vector<std::string> addrs = addresses_of(s->machine);
             if (addrs != st->addresses) {
                 st->addresses = addrs;
                 board_.changed(true);
@@ -417,7 +417,9 @@ icmp::Prober *ServerTracker::prober_for(const std::string &wan, int family)
                                                       static_cast<icmp::ProbeListener &>(*this));
     if (!w->prober[f]->is_open() && !w->open_failed[f]) {
         icmp::ProberOptions o;
-        o.name = "servers/" + wan + (f == 0 ? "/ipv4" : "/ipv6");
+        o.name = "servers/";
+        o.name += wan;
+        o.name += f == 0 ? "/ipv4" : "/ipv6";
         o.family = family;
         o.device = w->device;
         o.source = w->src[f];
@@ -452,8 +454,10 @@ api::ApiConfig ServerTracker::config_for(const Server &s, const std::string &wan
     ac.target.host = addr.str();
     ac.target.port = uint16_t(s.cfg.port);
     ac.target.sni = tls_name_of(s.cfg);
-    ac.target.device = w ? w->device : std::string();
-    ac.target.source = w ? w->src[addr.is_v4() ? 0 : 1].str() : std::string();
+    if (w) {
+        ac.target.device = w->device;
+        ac.target.source = w->src[addr.is_v4() ? 0 : 1].str();
+    }
     ac.target.via = wan;
     ac.username = s.cfg.username;
     ac.password = s.cfg.password;
@@ -504,8 +508,7 @@ void ServerTracker::start_check(Server &s, uint32_t id, CheckType t, const std::
                     CheckOutcome x;
                     x.reason = omrt::Reason::internal;
                     x.message = "check superseded";
-                    failed_.push_back(Failed{o->id, x});
-                    fail_timer_.start(0.0);
+                    fail_later(o->id, std::move(x));
                 }
             c.configure(config_for(s, wan, addr, timeout_us));
             op.client = &c;
@@ -526,7 +529,12 @@ void ServerTracker::start_check(Server &s, uint32_t id, CheckType t, const std::
                         ? core::strprintf("cannot send ICMP to %s via %s", addr.str().c_str(),
                                           wan.c_str())
                         : core::strprintf("the TLS policy of %s is not usable", s.cfg.name.c_str());
-    failed_.push_back(Failed{op.id, o});
+    fail_later(op.id, std::move(o));
+}
+
+void ServerTracker::fail_later(uint64_t op, CheckOutcome o)
+{
+    failed_.push_back(Failed{op, std::move(o)});
     fail_timer_.start(0.0);
 }
 
@@ -554,15 +562,22 @@ void ServerTracker::cancel_check(Server &s, uint32_t id)
     }
 }
 
+size_t ServerTracker::op_index(uint64_t op_id) const
+{
+    size_t i = 0;
+    while (i < ops_.size() && ops_[i]->id != op_id)
+        i++;
+    return i;
+}
+
 void ServerTracker::finish_op(uint64_t op_id, const CheckOutcome &o)
 {
-    auto it = std::find_if(ops_.begin(), ops_.end(),
-                           [op_id](const std::unique_ptr<Op> &x) { return x->id == op_id; });
-    if (it == ops_.end())
+    size_t i = op_index(op_id);
+    if (i == ops_.size())
         return;
-    Server *s = (*it)->srv;
-    uint32_t check = (*it)->check;
-    ops_.erase(it);
+    Server *s = ops_[i]->srv;
+    uint32_t check = ops_[i]->check;
+    ops_.erase(ops_.begin() + std::ptrdiff_t(i));
     if (s)
         s->machine.on_check_result(check, o, clock_.mono_us());
 }
@@ -570,37 +585,37 @@ void ServerTracker::finish_op(uint64_t op_id, const CheckOutcome &o)
 void ServerTracker::on_probe_result(const icmp::ProbeResult &r)
 {
     uint64_t op_id = uint64_t(reinterpret_cast<uintptr_t>(r.cookie));
-    auto it = std::find_if(ops_.begin(), ops_.end(),
-                           [op_id](const std::unique_ptr<Op> &x) { return x->id == op_id; });
-    if (it == ops_.end())
+    size_t i = op_index(op_id);
+    if (i == ops_.size())
         return;
-    const Op &op = **it;
+    const Op &op = *ops_[i];
     CheckOutcome o;
     o.rtt_us = r.rtt_us;
+    std::string addr = op.addr.str();
+    const char *a = addr.c_str(), *wan = op.wan.c_str();
     switch (r.outcome) {
     case icmp::Outcome::Reply:
         o.ok = true;
         o.reason = omrt::Reason::ok;
-        o.message = core::strprintf("%s answers ICMP via %s in %.1f ms", op.addr.str().c_str(),
-                                    op.wan.c_str(), double(r.rtt_us) / 1000.0);
+        o.message = core::strprintf("%s answers ICMP via %s in %.1f ms", a, wan,
+                                    double(r.rtt_us) / 1000.0);
         break;
     case icmp::Outcome::Timeout:
         o.reason = omrt::Reason::target_timeout;
-        o.message = core::strprintf("no ICMP answer from %s via %s", op.addr.str().c_str(),
-                                    op.wan.c_str());
+        o.message = core::strprintf("no ICMP answer from %s via %s", a, wan);
         break;
     case icmp::Outcome::Unreachable:
         o.reason = omrt::Reason::net_unreachable;
         o.message = core::strprintf(
-                "%s unreachable via %s (ICMP %s from %s)", op.addr.str().c_str(), op.wan.c_str(),
+                "%s unreachable via %s (ICMP %s from %s)", a, wan,
                 icmp::icmp_type_name(r.from.is_v6() ? icmp::Family::V6 : icmp::Family::V4,
                                      r.icmp_type, r.icmp_code),
                 r.from.str().c_str());
         break;
     case icmp::Outcome::SendError:
         o.reason = omrt::Reason::net_unreachable;
-        o.message = core::strprintf("cannot send ICMP to %s via %s: %s", op.addr.str().c_str(),
-                                    op.wan.c_str(), std::strerror(r.error));
+        o.message = core::strprintf("cannot send ICMP to %s via %s: %s", a, wan,
+                                    std::strerror(r.error));
         break;
     }
     finish_op(op_id, o);
@@ -629,27 +644,25 @@ void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
 {
     status::ServerState *st = board_.server(s.cfg.name);
     bool significant = false;
+    std::string ip = v.addr.str();
     if (st) {
-        significant = st->in_use != v.addr.str();
-        st->addresses.clear();
-        for (const ServerEntry &e : s.machine.entries())
-            for (const omrt::IpAddr &a : e.addrs)
-                st->addresses.push_back(a.str());
-        st->in_use = v.addr.str();
+        significant = st->in_use != ip;
+        st->addresses = addresses_of(s.machine);
+        st->in_use = ip;
         st->checks = s.machine.rounds();
         st->wans.clear();
         for (const LaneResult &l : v.lanes) {
-            status::ServerWan w;
-            w.wan = l.wan;
-            w.addr = l.addr.str();
-            w.ok = l.api_ok || l.ping_ok;
-            w.reason = l.reason;
-            w.message = l.message;
-            w.rtt_ms = l.rtt_us >= 0 ? double(l.rtt_us) / 1000.0 : NAN;
+            st->wans.emplace_back();
+            status::ServerWan *w = &st->wans.back();
+            w->wan = l.wan;
+            w->addr = l.addr.str();
+            w->ok = l.api_ok || l.ping_ok;
+            w->reason = l.reason;
+            w->message = l.message;
+            w->rtt_ms = l.rtt_us >= 0 ? double(l.rtt_us) / 1000.0 : NAN;
             for (const auto &p : s.public_ips)
                 if (p->wan == l.wan && p->family == l.addr.family)
-                    w.public_ip = p->ip;
-            st->wans.push_back(w);
+                    w->public_ip = p->ip;
         }
     }
     LOGD("%s: %s %s (round %llu: %s)", s.cfg.name.c_str(), omrt::health_name(v.status),
@@ -657,7 +670,6 @@ void ServerTracker::on_verdict(Server &s, const ServerVerdict &v)
          s.machine.round_why());
     board_.set_server_verdict(s.cfg.name, v.status, v.reason, v.message);
     board_.changed(significant); // the address in use is news; the lanes' RTTs are not
-    std::string ip = v.addr.str();
     if (v.transition) {
         LOGN("%s is now %s: %s: %s", s.cfg.name.c_str(), omrt::health_name(v.status),
              omrt::reason_name(v.reason), v.message.c_str());
@@ -712,12 +724,8 @@ void ServerTracker::maybe_clienthost(Server &s, const ServerVerdict &v)
             continue;
         if (!p->client)
             p->client = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
-        p->client->configure(config_for(s, l.wan, l.addr,
-                                        int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS));
         p->next = now + kAuthRetryUs; // a failure retries in a minute
-        if (p->client->check(api::CheckKind::clienthost, &ServerTracker::on_clienthost, p))
-            if (status::ServerState *st = board_.server(s.cfg.name))
-                st->api_checks++;
+        api_check(s, *p->client, l, api::CheckKind::clienthost, &ServerTracker::on_clienthost, p);
     }
 }
 
@@ -733,9 +741,9 @@ void ServerTracker::on_clienthost(void *ctx, const api::CheckResult &r) noexcept
     p->next = self.clock_.mono_us() + kClientHostPeriodUs;
     if (p->ip == r.client_host)
         return;
-    std::string was = p->ip.empty() ? std::string() : " (was " + p->ip + ")";
-    LOGN("%s: %s's public address is %s%s", p->srv->cfg.name.c_str(), p->wan.c_str(),
-         r.client_host.c_str(), was.c_str());
+    bool had = !p->ip.empty();
+    LOGN("%s: %s's public address is %s%s%s%s", p->srv->cfg.name.c_str(), p->wan.c_str(),
+         r.client_host.c_str(), had ? " (was " : "", p->ip.c_str(), had ? ")" : "");
     p->ip = r.client_host;
     if (status::ServerState *st = self.board_.server(p->srv->cfg.name)) {
         omrt::IpAddr a;
@@ -762,10 +770,16 @@ void ServerTracker::maybe_auth(Server &s, const ServerVerdict &v)
         return;
     if (!s.auth)
         s.auth = std::make_unique<api::ApiClient>(loop_, clock_, s.tls, &s.token);
-    s.auth->configure(config_for(s, lane->wan, lane->addr,
-                                 int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS));
     s.auth_next = clock_.mono_us() + kAuthRetryUs;
-    if (s.auth->check(api::CheckKind::status, &ServerTracker::on_auth_result, &s))
+    api_check(s, *s.auth, *lane, api::CheckKind::status, &ServerTracker::on_auth_result, &s);
+}
+
+void ServerTracker::api_check(Server &s, api::ApiClient &c, const LaneResult &l,
+                              api::CheckKind kind, api::ApiClient::Callback cb, void *ctx)
+{
+    c.configure(
+            config_for(s, l.wan, l.addr, int64_t(std::max(1u, opts_.timeout_s)) * omrt::kUsPerS));
+    if (c.check(kind, cb, ctx))
         if (status::ServerState *st = board_.server(s.cfg.name))
             st->api_checks++;
 }
@@ -801,52 +815,51 @@ void ServerTracker::update_current(const char *why)
 {
     (void)why;
     std::vector<ServerRole> roles;
+    roles.reserve(servers_.size());
     for (const auto &s : servers_) {
-        ServerRole r;
+        roles.emplace_back();
+        ServerRole &r = roles.back();
         r.name = s->cfg.name;
         r.master = s->cfg.master;
         r.backup = s->cfg.backup;
         r.status = s->machine.status();
         unsigned e;
         r.addr = s->machine.current_addr(&e);
-        roles.push_back(r);
     }
     std::string next = pick_current(roles, current_);
-    if (next == current_) {
-        // Board entries rebuilt by a reload start with current = false: keep them right.
-        bool changed = false;
-        for (auto &s : servers_)
-            if (status::ServerState *st = board_.server(s->cfg.name))
-                if (st->current != (s->cfg.name == current_)) {
-                    st->current = s->cfg.name == current_;
-                    changed = true;
-                }
-        if (changed)
-            board_.changed(true);
-        return;
+    bool moved = next != current_;
+    std::string prev = std::move(current_);
+    current_ = std::move(next);
+    Server *to = nullptr, *from = nullptr;
+    if (moved) {
+        to = find(current_);
+        from = find(prev);
     }
-    std::string prev = current_;
-    current_ = next;
-    Server *to = find(next);
-    Server *from = find(prev);
     if (to && !prev.empty()) {
         std::string ip = to->machine.current_addr(nullptr).str();
         if (to->cfg.master)
             core::log_write_tag(LOG_NOTICE, kTag, "Master server %s up (%s), set it back",
-                                next.c_str(), ip.c_str());
+                                current_.c_str(), ip.c_str());
         else
-            core::log_write_tag(LOG_NOTICE, kTag, "Use backup server %s (%s)", next.c_str(),
+            core::log_write_tag(LOG_NOTICE, kTag, "Use backup server %s (%s)", current_.c_str(),
                                 ip.c_str());
     }
+    // Also when it did not move: board entries rebuilt by a reload start with current =
+    // false: keep them right.
+    bool changed = moved;
     for (auto &s : servers_)
         if (status::ServerState *st = board_.server(s->cfg.name)) {
             bool cur = s->cfg.name == current_;
-            if (cur && !st->current && !prev.empty())
+            if (cur == st->current)
+                continue;
+            if (cur && moved && !prev.empty())
                 st->failovers++;
             st->current = cur;
+            changed = true;
         }
-    board_.changed(true);
-    if (!prev.empty()) {
+    if (changed)
+        board_.changed(true);
+    if (moved && !prev.empty()) {
         if (from)
             run_hooks(*from, "current");
         if (to)
@@ -862,14 +875,17 @@ void ServerTracker::run_hooks(Server &s, const char *event)
     omrt::IpAddr a = s.machine.current_addr(&idx);
     const status::ServerState *st = board_.server(s.cfg.name);
     hooks::HookEnv e;
-    auto set = [&e](const char *name, const std::string &value) {
-        (void)e.set(std::string("OMR_TRACKER_") + name, value);
+    std::string key;
+    auto set = [&e, &key](const char *name, std::string_view value) {
+        key = "OMR_TRACKER_";
+        key += name;
+        (void)e.set(key, value);
     };
     set("EVENT", event);
     set("SERVER", s.cfg.name);
     set("SERVER_IP", a.str());
     set("SERVER_PREV_IP", s.prev_ip);
-    set("SERVER_HOST", idx < s.cfg.hosts.size() ? s.cfg.hosts[idx] : std::string());
+    set("SERVER_HOST", idx < s.cfg.hosts.size() ? std::string_view(s.cfg.hosts[idx]) : "");
     // The shell's `count` (§5.2 step 4): how many of this server's entries before the one
     // in use answer. The address in use is the first answering entry, so it is 0; the
     // entry itself is SERVER_HOST.
@@ -881,7 +897,7 @@ void ServerTracker::run_hooks(Server &s, const char *event)
     set("STATUS", word(s.machine.status()));
     set("PREV_STATUS", s.prev_status);
     set("REASON", st ? omrt::reason_name(st->reason) : "pending");
-    set("STATUS_MSG", st ? st->message : std::string());
+    set("STATUS_MSG", st ? std::string_view(st->message) : "");
     s.prev_status = word(s.machine.status());
     // One key for every server: the runs edit the same UCI sections (proxies, VPNs), so
     // they go one after the other, in the order the events happened (master down before

@@ -86,6 +86,9 @@ private:
     void cancel_check(Server &s, uint32_t id);
     void on_verdict(Server &s, const ServerVerdict &v);
     void maybe_auth(Server &s, const ServerVerdict &v);
+    // Configures |c| for lane |l| and starts a |kind| check (the server's API requests).
+    void api_check(Server &s, api::ApiClient &c, const LaneResult &l, api::CheckKind kind,
+                   api::ApiClient::Callback cb, void *ctx);
     void update_current(const char *why);
     void run_hooks(Server &s, const char *event);
     // The lane's API client (created on first use, never reconfigured here: a new target
@@ -98,7 +101,9 @@ private:
     icmp::Prober *prober_for(const std::string &wan, int family);
     Server *find(const std::string &name);
     std::vector<ServerEntry> entries_of(const cfg::Server &sc) const;
+    size_t op_index(uint64_t op_id) const; // ops_.size(): none
     void finish_op(uint64_t op_id, const CheckOutcome &o);
+    void fail_later(uint64_t op, CheckOutcome o);
     void on_fail_timer();
 
     core::Loop &loop_;

@@ -581,6 +581,40 @@ TEST_F(ApiLive, SessionResumptionOnNewConnections)
     EXPECT_TRUE(r.resumed);
 }
 
+// The cache is bounded: the oldest session goes, the others still resume. The SNI makes
+// the cache key, so each name is a separate entry on the same server.
+TEST_F(ApiLive, SessionCacheDropsTheOldestEntry)
+{
+    start_rsa();
+    api::TlsPolicy tls(clock, nullptr);
+    ASSERT_TRUE(tls.setup(insecure(), nullptr));
+    api::ApiClient c(loop, clock, tls);
+    api::ApiConfig cfg = config();
+    cfg.timeouts.idle_ms = 0; // a new connection for every check
+    auto check_as = [&](size_t i) {
+        cfg.target.sni = "s" + std::to_string(i) + ".vps.test";
+        c.configure(cfg);
+        return apitest::run_check(loop, c, CheckKind::health);
+    };
+    const size_t n = api::SessionCache::kMaxEntries;
+    for (size_t i = 0; i <= n; i++) {
+        CheckResult r = check_as(i);
+        ASSERT_TRUE(r.ok) << r.message;
+        EXPECT_FALSE(r.resumed) << i;
+    }
+    EXPECT_EQ(tls.sessions().size(), n);
+    CheckResult r = check_as(n);
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_TRUE(r.resumed) << "the newest entry";
+    r = check_as(1);
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_TRUE(r.resumed) << "the second oldest entry";
+    r = check_as(0);
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_FALSE(r.resumed) << "the oldest entry went";
+    EXPECT_EQ(tls.sessions().size(), n);
+}
+
 TEST_F(ApiLive, SecretsNeverInLogsOrMessages)
 {
     core::log_init("test", core::LogSink::Stderr, LOG_DEBUG);

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 using icmp::RollingWindow;
 using icmp::RtoEstimator;
@@ -106,6 +108,47 @@ TEST(RollingWindow, TwentySamplesPercentiles)
     EXPECT_EQ(s.jitter_us, jitter_sum / 19);
     // summary() does not disturb the window (it sorts a scratch copy).
     EXPECT_EQ(w.summary().jitter_us, s.jitter_us);
+}
+
+// The ranks come from the window's own sort: checked against std::sort on windows of every
+// size up to the configurable maximum, with duplicates, losses and wrap-around.
+TEST(RollingWindow, RanksMatchAReferenceSort)
+{
+    unsigned seed = 12345;
+    auto rnd = [&seed](unsigned mod) {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 8) % mod;
+    };
+    for (unsigned cap : {1u, 2u, 3u, 7u, 20u, 64u, 999u, 1000u}) {
+        RollingWindow w(cap);
+        std::vector<int64_t> all; // every sample in order, kLost for a loss
+        for (unsigned k = 0; k < cap + cap / 2 + 3; k++) {
+            if (rnd(5) == 0) {
+                w.add_loss();
+                all.push_back(-1);
+            } else {
+                int64_t v = int64_t(rnd(cap < 10 ? 4 : 100000)); // duplicates when small
+                w.add_reply(v);
+                all.push_back(v);
+            }
+            std::vector<int64_t> in;
+            for (size_t i = all.size() > cap ? all.size() - cap : 0; i < all.size(); i++)
+                if (all[i] >= 0)
+                    in.push_back(all[i]);
+            auto s = w.summary();
+            if (in.empty()) {
+                EXPECT_EQ(s.median_rtt_us, -1);
+                continue;
+            }
+            std::sort(in.begin(), in.end());
+            size_t n = in.size();
+            int64_t median = n % 2 ? in[n / 2] : (in[n / 2 - 1] + in[n / 2]) / 2;
+            ASSERT_EQ(s.median_rtt_us, median) << "cap " << cap << " sample " << k;
+            ASSERT_EQ(s.p95_rtt_us, in[(95 * n + 99) / 100 - 1]) << "cap " << cap;
+            ASSERT_EQ(s.min_rtt_us, in.front());
+            ASSERT_EQ(s.max_rtt_us, in.back());
+        }
+    }
 }
 
 TEST(RollingWindow, ZeroCapacityMeansOne)
