@@ -149,7 +149,7 @@ void ApiClient::start(Step s)
     if (cfg_.timeouts.idle_ms == 0)
         extra = "Connection: close\r\n";
     const char *method = "GET";
-    const char *path;
+    const char *path = nullptr;
     const char *content_type = "";
     std::string body;
     switch (s) {
@@ -163,11 +163,7 @@ void ApiClient::start(Step s)
         method = "POST";
         path = "/token";
         content_type = "application/x-www-form-urlencoded";
-        // What form_encode() makes of the two fields, without copies of the password.
-        body = "username=";
-        url_encode_to(body, cfg_.username);
-        body += "&password=";
-        url_encode_to(body, cfg_.password);
+        body = form_encode({{"username", cfg_.username}, {"password", cfg_.password}});
         break;
     case Step::get_status:
         path = "/status";
@@ -176,7 +172,7 @@ void ApiClient::start(Step s)
         extra += token_->token;
         extra += "\r\n";
         break;
-    default: // none
+    case Step::none:
         return;
     }
     std::string req = http_request(method, path, host, extra, content_type, body);

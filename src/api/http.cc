@@ -73,6 +73,24 @@ int hex_value(char c)
     return -1;
 }
 
+// url_encode(), appended to |out|.
+void url_encode_to(std::string &out, std::string_view s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    out.reserve(out.size() + s.size() * 3);
+    for (char ch : s) {
+        unsigned char c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            out.push_back(char(c));
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+}
+
 } // namespace
 
 const std::string *HttpResponse::header(std::string_view lname) const
@@ -495,23 +513,6 @@ std::string http_request(std::string_view method, std::string_view target, std::
     r.append("\r\n");
     r.append(body);
     return r;
-}
-
-void url_encode_to(std::string &out, std::string_view s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    out.reserve(out.size() + s.size() * 3);
-    for (char ch : s) {
-        unsigned char c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(char(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
 }
 
 std::string url_encode(std::string_view s)

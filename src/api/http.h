@@ -124,8 +124,6 @@ std::string http_request(std::string_view method, std::string_view target, std::
 // §5.1, which Starlette/python-multipart follow), and %20 cannot be misread by a decoder
 // that only knows RFC 3986.
 std::string url_encode(std::string_view s);
-// url_encode(), appended to |out|.
-void url_encode_to(std::string &out, std::string_view s);
 
 // "k1=v1&k2=v2" with url_encode() on every name and value.
 std::string form_encode(const std::vector<std::pair<std::string_view, std::string_view>> &fields);

@@ -4,6 +4,7 @@
 #include "config/schema.h"
 #include "config/uci.h"
 #include "core/str.h"
+#include "core/vec.h"
 
 #include <algorithm>
 #include <bitset>
@@ -513,22 +514,13 @@ void Loader::check_interface(const Interface &i, const IfaceSection *is)
              "hosts6 is empty: there is no public IPv6 host to probe");
 }
 
-// Stable insertion sort by (file, line): a handful of diags, and far smaller code than
-// std::stable_sort's merge machinery.
+// Stable by (file, line): a handful of diags.
 void Loader::sort_by_place(std::vector<Diag> &v) const
 {
-    for (size_t i = 1; i < v.size(); i++) {
-        int r = rank(v[i].file);
-        size_t j = i;
-        while (j > 0) {
-            int rp = rank(v[j - 1].file);
-            if (rp < r || (rp == r && v[j - 1].line <= v[i].line))
-                break;
-            j--;
-        }
-        if (j != i)
-            std::rotate(v.begin() + long(j), v.begin() + long(i), v.begin() + long(i) + 1);
-    }
+    core::sort_small(v, [this](const Diag &a, const Diag &b) {
+        int ra = rank(a.file), rb = rank(b.file);
+        return ra < rb || (ra == rb && a.line < b.line);
+    });
 }
 
 bool Loader::run(Config &out, std::vector<Diag> &errors)
@@ -752,7 +744,7 @@ bool load_config(const std::string &dir, Config &out, std::vector<Diag> &errors)
 {
     // On the heap: the Loader is large, and as a local it puts every access to it beyond
     // the short stack offsets (much bigger code on MIPS16).
-    std::unique_ptr<Loader> l(new Loader(dir));
+    auto l = std::make_unique<Loader>(dir);
     return l->run(out, errors);
 }
 

@@ -257,20 +257,23 @@ Parse parse_hosts(const OptionSpec &s, const UciOption &o, const DiagSink &sink,
         int line = i < o.lines.size() ? o.lines[i] : o.line;
         for (std::string &w : core::split_words(o.values[i])) {
             HostKind k = classify_host(w);
-            // Each takes the host, and the first one the expected phrase too.
-            const char *fmt = nullptr;
-            if (k == HostKind::invalid)
-                fmt = "invalid host '%s' (expected %s)";
-            else if (k == HostKind::ipv6 && s.type == VType::hosts4)
-                fmt = "'%s' is an IPv6 address (hosts takes IPv4 addresses and host names; IPv6 "
-                      "ones go in hosts6)";
-            else if (k == HostKind::ipv4 && s.type == VType::hosts6)
-                fmt = "'%s' is an IPv4 address (hosts6 takes IPv6 addresses and host names; IPv4 "
-                      "ones go in hosts)";
-            if (fmt) {
+            bool wrong_family = (k == HostKind::ipv6 && s.type == VType::hosts4) ||
+                                (k == HostKind::ipv4 && s.type == VType::hosts6);
+            if (k == HostKind::invalid || wrong_family) {
+                std::string pv = printable_value(w);
                 report(sink, line, s, w,
-                       core::strprintf(fmt, printable_value(w).c_str(),
-                                       describe_expected(s).c_str()));
+                       k == HostKind::invalid
+                               ? core::strprintf("invalid host '%s' (expected %s)", pv.c_str(),
+                                                 describe_expected(s).c_str())
+                       : k == HostKind::ipv6
+                               ? core::strprintf("'%s' is an IPv6 address (hosts takes IPv4 "
+                                                 "addresses and host names; IPv6 ones go in "
+                                                 "hosts6)",
+                                                 pv.c_str())
+                               : core::strprintf("'%s' is an IPv4 address (hosts6 takes IPv6 "
+                                                 "addresses and host names; IPv4 ones go in "
+                                                 "hosts)",
+                                                 pv.c_str()));
                 bad = true;
                 continue;
             }

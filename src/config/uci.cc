@@ -77,7 +77,8 @@ private:
                std::string_view value = {});
     // A bad token: |fmt| has one %s for the token, shown with printable_value(); the
     // token is the Diag's value (and its option when |is_option|).
-    void bad_token(int line, const char *fmt, std::string_view token, bool is_option = false);
+    void bad_token(int line, const char *fmt, std::string_view token, bool is_option = false)
+            __attribute__((format(printf, 3, 0)));
 
     std::string_view t_;
     const std::string &path_;

@@ -1,5 +1,7 @@
 #include "dns/addr.h"
 
+#include "core/vec.h"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
@@ -43,20 +45,12 @@ std::string join(const AddrList &l)
 
 AddrList as_set(AddrList l)
 {
-    // Insertion sort: a name has a handful of addresses, and std::sort costs far more code.
-    size_t n = 0; // l[0, n) is sorted and without duplicates
-    for (size_t i = 0; i < l.size(); i++) {
-        IpAddr v = l[i];
-        size_t j = n;
-        while (j > 0 && v < l[j - 1])
-            j--;
-        if (j > 0 && l[j - 1] == v)
-            continue;
-        for (size_t k = n; k > j; k--)
-            l[k] = l[k - 1];
-        l[j] = v;
-        n++;
-    }
+    // A name has a handful of addresses.
+    core::sort_small(l, [](const IpAddr &a, const IpAddr &b) { return a < b; });
+    size_t n = 0; // l[0, n): sorted, without duplicates
+    for (size_t i = 0; i < l.size(); i++)
+        if (n == 0 || !(l[n - 1] == l[i]))
+            l[n++] = l[i];
     l.erase(l.begin() + std::ptrdiff_t(n), l.end());
     return l;
 }

@@ -3,6 +3,8 @@
 #include "hooks/lines.h"
 #include "hooks/spawn.h"
 
+#include "core/vec.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -387,11 +389,10 @@ void HookRunner::list_hooks(std::vector<std::string> &out)
     if (too_many && dir_limiter_.allow(clock_.mono_us()))
         LOGW("%s hooks: more than %u entries in %s, the rest are ignored", opts_.name.c_str(),
              opts_.max_hooks, opts_.dir.c_str());
-    // Byte order, like the shell's glob in the C locale. Insertion sort: at most max_hooks
-    // names, usually a handful, and far less code than std::sort.
-    for (size_t i = 1; i < out.size(); i++)
-        for (size_t j = i; j > 0 && out[j].compare(out[j - 1]) < 0; j--)
-            out[j].swap(out[j - 1]);
+    // Byte order, like the shell's glob in the C locale; at most max_hooks names, usually
+    // a handful.
+    core::sort_small(out,
+                     [](const std::string &a, const std::string &b) { return a.compare(b) < 0; });
 }
 
 bool HookRunner::spawn(KeyState &ks, const std::string &hook)

@@ -2,8 +2,8 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/vec.h"
 #include "dns/sysconf.h"
-#include "sched/server_machine.h" // erase_where
 
 #include <algorithm>
 
@@ -112,10 +112,7 @@ void AddressBook::configure(const cfg::Config &c,
     // who uses it, to name it in log lines ("vps: DNS timeout for vps.example.net ...").
     std::vector<std::string> hosts, owners;
     auto index_of = [&](const std::string &h) {
-        size_t k = 0;
-        while (k < hosts.size() && hosts[k] != h)
-            k++;
-        return k; // hosts.size(): not there
+        return core::index_where(hosts, [&h](const std::string &x) { return x == h; });
     };
     auto add = [&](const std::string &h, const std::string &owner) {
         if (is_literal(h))
@@ -142,7 +139,8 @@ void AddressBook::configure(const cfg::Config &c,
             add(h, i.name);
     }
 
-    erase_where(seen_, [&](const Seen &x) { return rebuild || index_of(x.host) == hosts.size(); });
+    core::erase_where(seen_,
+                      [&](const Seen &x) { return rebuild || index_of(x.host) == hosts.size(); });
 
     // The resolver contexts wanted, (wan, device): the WANs', or the system's alone.
     const std::pair<std::string, std::string> system;
@@ -156,13 +154,14 @@ void AddressBook::configure(const cfg::Config &c,
         return false;
     };
     // Forget what is no longer wanted.
-    erase_where(watches_, [&](const Watch &w) {
+    core::erase_where(watches_, [&](const Watch &w) {
         if (index_of(w.host) != hosts.size() && wanted(w.wan))
             return false;
         names_.unwatch(w.id);
         return true;
     });
-    erase_where(contexts_, [&](const std::unique_ptr<Context> &x) { return !wanted(x->wan); });
+    core::erase_where(contexts_,
+                      [&](const std::unique_ptr<Context> &x) { return !wanted(x->wan); });
     for (auto *x = ctx_begin; x != ctx_end; x++) {
         Context &ctx = context_for(x->first, x->second);
         for (size_t k = 0; k < hosts.size(); k++) {
@@ -285,12 +284,7 @@ void AddressBook::on_name_refreshed(dns::NameId id, const dns::NameStatus &st)
         return;
     std::string host = *h;
     HostAddresses now = lookup(host);
-    Seen *it = nullptr;
-    for (Seen &x : seen_)
-        if (x.host == host) {
-            it = &x;
-            break;
-        }
+    Seen *it = core::find_where(seen_, [&host](const Seen &x) { return x.host == host; });
     if (!it) {
         seen_.push_back(Seen{host, now.reason, now.stale});
         if (now.reason == omrt::Reason::ok && !now.stale)

@@ -1,6 +1,7 @@
 #include "sched/iface_machine.h"
 
 #include "core/str.h"
+#include "core/vec.h"
 
 #include <algorithm>
 #include <cmath>
@@ -189,9 +190,7 @@ void IfaceMachine::on_timer(omrt::MonoUs now)
 void IfaceMachine::on_probe_result(uint32_t id, ProbeOutcome outcome, int64_t rtt_us,
                                    omrt::MonoUs now)
 {
-    size_t i = 0;
-    while (i < flights_.size() && flights_[i].id != id)
-        i++;
+    size_t i = core::index_where(flights_, [id](const Flight &f) { return f.id == id; });
     if (i == flights_.size())
         return; // cancelled, or from an aborted cycle
     Flight fl = flights_[i];
@@ -844,49 +843,32 @@ bool IfaceMachine::pick_host(unsigned fam, omrt::MonoUs now, Target &out)
 
 // --------------------------------------------------------------------------- registry
 
-size_t TargetRegistry::find_wan(const std::vector<Report> &v, const std::string &wan)
+TargetRegistry::Report *TargetRegistry::find_wan(std::vector<Report> &v, const std::string &wan)
 {
-    size_t i = 0;
-    while (i < v.size() && v[i].wan != wan)
-        i++;
-    return i;
-}
-
-void TargetRegistry::erase_wan(std::vector<Report> &v, const std::string &wan)
-{
-    for (size_t i = v.size(); i-- > 0;)
-        if (v[i].wan == wan)
-            v.erase(v.begin() + long(i));
+    return core::find_where(v, [&wan](const Report &r) { return r.wan == wan; });
 }
 
 void TargetRegistry::report_host(const omrt::IpAddr &host, const std::string &wan, bool ok,
                                  omrt::MonoUs now)
 {
-    Host *h = nullptr;
-    for (Host &x : hosts_)
-        if (x.addr == host) {
-            h = &x;
-            break;
-        }
+    Host *h = core::find_where(hosts_, [&host](const Host &x) { return x.addr == host; });
     if (!h) {
         hosts_.push_back(Host{host, {}, 0});
         h = &hosts_.back();
     }
-    size_t r = find_wan(h->reports, wan);
-    if (r == h->reports.size())
-        h->reports.push_back(Report{wan, now, ok});
+    if (Report *r = find_wan(h->reports, wan))
+        *r = Report{wan, now, ok};
     else
-        h->reports[r] = Report{wan, now, ok};
+        h->reports.push_back(Report{wan, now, ok});
     evaluate(*h, now);
 }
 
 void TargetRegistry::report_wan_alive(const std::string &wan, omrt::MonoUs now)
 {
-    size_t r = find_wan(alive_, wan);
-    if (r == alive_.size())
-        alive_.push_back(Report{wan, now, true});
+    if (Report *r = find_wan(alive_, wan))
+        r->at = now;
     else
-        alive_[r].at = now;
+        alive_.push_back(Report{wan, now, true});
 }
 
 void TargetRegistry::evaluate(Host &h, omrt::MonoUs now)
@@ -901,8 +883,8 @@ void TargetRegistry::evaluate(Host &h, omrt::MonoUs now)
             h.until = 0;
             return;
         }
-        size_t a = find_wan(alive_, r.wan);
-        if (a == alive_.size() || now - alive_[a].at > window_us_)
+        const Report *a = find_wan(alive_, r.wan);
+        if (!a || now - a->at > window_us_)
             return;
         failing++;
     }
@@ -930,8 +912,8 @@ std::vector<omrt::IpAddr> TargetRegistry::quarantined_hosts(omrt::MonoUs now) co
 void TargetRegistry::forget_wan(const std::string &wan)
 {
     for (Host &h : hosts_)
-        erase_wan(h.reports, wan);
-    erase_wan(alive_, wan);
+        core::erase_where(h.reports, [&wan](const Report &r) { return r.wan == wan; });
+    core::erase_where(alive_, [&wan](const Report &r) { return r.wan == wan; });
 }
 
 } // namespace sched

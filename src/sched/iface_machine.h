@@ -302,9 +302,8 @@ private:
         omrt::MonoUs until = 0;      // quarantined until
     };
     void evaluate(Host &h, omrt::MonoUs now);
-    // Index of |wan|'s report in |v|, v.size() when none.
-    static size_t find_wan(const std::vector<Report> &v, const std::string &wan);
-    static void erase_wan(std::vector<Report> &v, const std::string &wan);
+    // |wan|'s report in |v|, or nullptr.
+    static Report *find_wan(std::vector<Report> &v, const std::string &wan);
     int64_t window_us_;
     int64_t quarantine_us_;
     std::vector<Host> hosts_;

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "core/vec.h"
 
 #include <algorithm>
 #include <cmath>
@@ -272,9 +273,8 @@ void IfaceTracker::send_probe(uint32_t id, unsigned fam, TargetKind kind,
 
 void IfaceTracker::on_other_probe(const OtherProbeResult &r)
 {
-    size_t i = 0;
-    while (i < flights_.size() && (flights_[i].probe != r.id || flights_[i].via == Via::icmp))
-        i++;
+    size_t i = core::index_where(
+            flights_, [&r](const Flight &f) { return f.probe == r.id && f.via != Via::icmp; });
     if (i == flights_.size())
         return;
     uint32_t id = flights_[i].id;
@@ -306,10 +306,7 @@ void IfaceTracker::cancel_probe(uint32_t id)
 
 size_t IfaceTracker::find_flight(uint32_t id) const
 {
-    size_t i = 0;
-    while (i < flights_.size() && flights_[i].id != id)
-        i++;
-    return i;
+    return core::index_where(flights_, [id](const Flight &f) { return f.id == id; });
 }
 
 void IfaceTracker::wake_at(omrt::MonoUs t)
@@ -321,17 +318,16 @@ void IfaceTracker::wake_at(omrt::MonoUs t)
 void IfaceTracker::on_wake()
 {
     omrt::MonoUs now = svc_.clock.mono_us();
-    // Probes that could not even be queued fail now, from the loop: those refused so far,
-    // not those the machine sends (and has refused) meanwhile.
-    for (Flight &f : flights_)
-        f.due = f.probe == 0;
-    for (;;) {
-        size_t i = 0;
-        while (i < flights_.size() && !flights_[i].due)
-            i++;
+    // Probes that could not even be queued fail now, from the loop: those refused so far
+    // (the machine may send, or cancel, others meanwhile).
+    std::vector<uint32_t> refused;
+    for (const Flight &f : flights_)
+        if (f.probe == 0)
+            refused.push_back(f.id);
+    for (uint32_t id : refused) {
+        size_t i = find_flight(id);
         if (i == flights_.size())
-            break;
-        uint32_t id = flights_[i].id;
+            continue; // cancelled by an earlier result's verdict
         flights_.erase(flights_.begin() + long(i));
         machine_.on_probe_result(id, ProbeOutcome::LocalError, -1, now);
     }

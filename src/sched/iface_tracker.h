@@ -113,7 +113,6 @@ private:
         unsigned fam;
         uint64_t probe;
         Via via = Via::icmp;
-        bool due = false; // on_wake: refused, report it now
     };
     size_t find_flight(uint32_t id) const; // flights_.size() when none
     std::unique_ptr<DnsProber> dns_;

@@ -3,6 +3,7 @@
 #include "api/http.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/vec.h"
 #include "dns/wire.h"
 
 #include <algorithm>
@@ -141,9 +142,7 @@ uint64_t DnsProber::send(const omrt::IpAddr &server, int64_t timeout_us)
 
 void DnsProber::cancel(uint64_t id)
 {
-    for (size_t i = queries_.size(); i-- > 0;)
-        if (queries_[i].id == id)
-            queries_.erase(queries_.begin() + long(i));
+    core::erase_where(queries_, [id](const Query &q) { return q.id == id; });
 }
 
 void DnsProber::arm()

@@ -1,6 +1,7 @@
 #include "sched/server_machine.h"
 
 #include "core/str.h"
+#include "core/vec.h"
 
 #include <algorithm>
 
@@ -136,12 +137,8 @@ void ServerMachine::set_wans(std::vector<WanView> wans, omrt::MonoUs now)
     for (const WanView &w : wans) {
         if (!w.usable)
             continue;
-        const WanView *old = nullptr;
-        for (const WanView &o : wans_)
-            if (o.name == w.name) {
-                old = &o;
-                break;
-            }
+        const WanView *old =
+                core::find_where(wans_, [&](const WanView &o) { return o.name == w.name; });
         if (!old || !old->usable || old->src[0] != w.src[0] || old->src[1] != w.src[1])
             more_usable = true;
     }
@@ -242,9 +239,7 @@ void ServerMachine::on_timer(omrt::MonoUs now)
 
 void ServerMachine::on_check_result(uint32_t id, const CheckOutcome &o, omrt::MonoUs now)
 {
-    size_t i = 0;
-    while (i < flights_.size() && flights_[i].id != id)
-        i++;
+    size_t i = core::index_where(flights_, [id](const Flight &f) { return f.id == id; });
     if (i == flights_.size())
         return;
     Flight fl = flights_[i];
@@ -344,7 +339,7 @@ void ServerMachine::abort_round()
 {
     if (!round_)
         return;
-    erase_where(flights_, [this](const Flight &f) {
+    core::erase_where(flights_, [this](const Flight &f) {
         if (f.tick)
             return false;
         fx_.cancel_check(f.id);
@@ -511,7 +506,8 @@ void ServerMachine::heartbeat(omrt::MonoUs now)
 
 void ServerMachine::on_tick_result(const Flight &f, bool ok, omrt::MonoUs now)
 {
-    size_t i = tick_index(f.tick);
+    auto same_tick = [&f](const Tick &t) { return t.seq == f.tick; };
+    size_t i = core::index_where(ticks_, same_tick);
     if (i == ticks_.size())
         return;
     Tick &t = ticks_[i];
@@ -532,17 +528,9 @@ void ServerMachine::on_tick_result(const Flight &f, bool ok, omrt::MonoUs now)
         else if (!was && alive && status_ == omrt::Health::Error)
             request_round(now, "ICMP answers again", Restart::always, 0);
     }
-    i = tick_index(f.tick);
+    i = core::index_where(ticks_, same_tick);
     if (i != ticks_.size() && ticks_[i].pending == 0)
         ticks_.erase(ticks_.begin() + std::ptrdiff_t(i));
-}
-
-size_t ServerMachine::tick_index(uint32_t seq) const
-{
-    size_t i = 0;
-    while (i < ticks_.size() && ticks_[i].seq != seq)
-        i++;
-    return i;
 }
 
 void ServerMachine::schedule_wake()
@@ -591,7 +579,7 @@ void ServerMachine::publish(omrt::MonoUs now, bool success)
 {
     (void)now;
     ServerVerdict v;
-    v.lanes = std::vector<LaneResult>(lanes_);
+    v.lanes = lanes_;
     if (p_.type == cfg::ServerCheck::none) {
         v.status = omrt::Health::Ok;
         v.reason = omrt::Reason::ok;

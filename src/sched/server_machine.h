@@ -32,10 +32,8 @@
 #include "omrt/ipaddr.h"
 #include "omrt/reason.h"
 
-#include <cstddef>
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace sched {
@@ -201,7 +199,6 @@ private:
     void publish(omrt::MonoUs now, bool success);
     void heartbeat(omrt::MonoUs now);
     void on_tick_result(const Flight &f, bool ok, omrt::MonoUs now);
-    size_t tick_index(uint32_t seq) const; // ticks_.size(): none
     void schedule_wake();
     uint32_t send(CheckType t, unsigned lane, uint32_t tick, unsigned attempt, int64_t timeout_us,
                   const std::string &wan, const omrt::IpAddr &addr);
@@ -270,20 +267,5 @@ struct ServerRole {
 
 // Returns the current server's name for |servers| given the |previous| current one.
 std::string pick_current(const std::vector<ServerRole> &servers, const std::string &previous);
-
-// std::remove_if + erase: the same moves, |pred| called once per element in order, but
-// without libstdc++'s unrolled search loop (smaller code, for the router's flash).
-template <class T, class Pred>
-void erase_where(std::vector<T> &v, Pred pred)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < v.size(); i++)
-        if (!pred(v[i])) {
-            if (i != j)
-                v[j] = std::move(v[i]);
-            j++;
-        }
-    v.erase(v.begin() + std::ptrdiff_t(j), v.end());
-}
 
 } // namespace sched

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "core/vec.h"
 
 #include <algorithm>
 #include <cmath>
@@ -210,7 +211,7 @@ void ServerTracker::configure(const cfg::Config &c)
     // Drop servers that are gone (or the whole tracker when disabled). A server whose
     // section or the tracker's options changed starts over from UNKNOWN, like its status
     // board entry: its clients, connections, token and TLS policy are rebuilt.
-    erase_where(servers_, [&](const std::unique_ptr<Server> &s) {
+    core::erase_where(servers_, [&](const std::unique_ptr<Server> &s) {
         const cfg::Server *n = c.find_server(s->cfg.name);
         if (enabled_ && n && *n == s->cfg && !opts_changed)
             return false;
@@ -219,7 +220,7 @@ void ServerTracker::configure(const cfg::Config &c)
                 op->srv = nullptr;
         return true;
     });
-    erase_where(ops_, [](const std::unique_ptr<Op> &op) {
+    core::erase_where(ops_, [](const std::unique_ptr<Op> &op) {
         if (op->srv)
             return false;
         // API clients died with their server, without calling back.
@@ -312,7 +313,7 @@ void ServerTracker::prune_clients(Server &s)
     // Clients of addresses no longer in DNS, or of WANs gone, once no op points to them
     // (an op keeps its client until it ends, whether the client still runs its check or
     // not).
-    erase_where(s.clients, [&](const Server::Client &c) {
+    core::erase_where(s.clients, [&](const Server::Client &c) {
         if (c.api->busy())
             return false;
         for (const auto &op : ops_)
@@ -564,10 +565,8 @@ void ServerTracker::cancel_check(Server &s, uint32_t id)
 
 size_t ServerTracker::op_index(uint64_t op_id) const
 {
-    size_t i = 0;
-    while (i < ops_.size() && ops_[i]->id != op_id)
-        i++;
-    return i;
+    return core::index_where(ops_,
+                             [op_id](const std::unique_ptr<Op> &x) { return x->id == op_id; });
 }
 
 void ServerTracker::finish_op(uint64_t op_id, const CheckOutcome &o)
